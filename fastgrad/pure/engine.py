@@ -1,0 +1,519 @@
+"""The pure-Python reference engine: readable, and the specification.
+
+It reads like micrograd: every operation makes a Value that remembers its children
+and a closure with its local derivative. Where it differs from micrograd it is on
+purpose, and the compiled core does exactly the same, so the two agree bitwise:
+
+- children are kept in operand order (micrograd keeps a set) and the topological
+  walk is iterative, so the order of accumulation is defined and deep graphs work;
+- constants are folded into the node that uses them (`x * 2` is one node);
+- `a - b` and `a / b` are single nodes computed as Python floats compute them;
+- errors are Python float's: a failing operation raises before any node exists;
+- the backward sweep never raises: where Python would, it gives the IEEE result
+  (inf or nan), as the C sweep does.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Sequence
+
+__all__ = ["Value", "sum", "dot", "layer", "no_grad", "is_grad_enabled", "stats"]
+
+_builtin_sum = sum
+_inf = math.inf
+_nan = math.nan
+_grad_enabled = True
+_live_nodes = 0
+
+
+def _as_float(x: Any) -> float:
+    """The float Python arithmetic would use for `x`; TypeError if it is no number."""
+    if isinstance(x, float):
+        return float(x)
+    if isinstance(x, (str, bytes, bytearray)) or not (
+        hasattr(type(x), "__float__") or hasattr(type(x), "__index__")
+    ):
+        raise TypeError(f"a Value needs a real number, not {type(x).__name__}")
+    return float(x)
+
+
+# -- IEEE helpers for the backward sweep, which must not raise (C does not) --------
+
+def _is_odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y.is_integer() and math.fmod(y, 2.0) != 0.0
+
+
+def _fdiv(x: float, y: float) -> float:
+    """x / y as C computes it: ±inf or nan instead of ZeroDivisionError."""
+    if y != 0.0:
+        return x / y
+    if x != x or x == 0.0:
+        return _nan
+    return math.copysign(_inf, x) * math.copysign(1.0, y)
+
+
+def _fpow(x: float, y: float) -> float:
+    """C's pow(x, y): Python's ** where that returns a float, IEEE values elsewhere."""
+    try:
+        r = x ** y
+    except ZeroDivisionError:  # 0.0 ** negative is a pole
+        return math.copysign(_inf, x) if _is_odd_integer(y) else _inf
+    except OverflowError:
+        return -_inf if x < 0.0 and _is_odd_integer(y) else _inf
+    return _nan if isinstance(r, complex) else r
+
+
+def _flog(x: float) -> float:
+    """C's log(x): -inf at zero, nan below it."""
+    if x > 0.0:
+        return math.log(x)
+    return -_inf if x == 0.0 else _nan
+
+
+def _pow(x: float, y: float) -> float:
+    """Python's x ** y, with ValueError where Python would give a complex number."""
+    r = x ** y
+    if isinstance(r, complex):
+        raise ValueError("math domain error")
+    return r
+
+
+def _sigmoid(x: float) -> float:
+    """1 / (1 + e^-x) without overflow for any finite x."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _pow_label(c: float) -> str:
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
+
+
+def _noop(out: Value) -> None:
+    pass
+
+
+class Value:
+    """A scalar and its gradient, remembering how it was computed."""
+
+    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "label", "__weakref__")
+    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        global _live_nodes
+        self._data = _as_float(data)
+        self._grad = 0.0
+        self._backward: Callable[[Value], None] = _noop
+        self._children: tuple[Value, ...] = ()
+        self._op = ""
+        self.label = label
+        _live_nodes += 1
+
+    def __del__(self) -> None:
+        global _live_nodes
+        _live_nodes -= 1
+
+    @classmethod
+    def _node(cls, data: float, children: tuple, op: str) -> Value:
+        """A result node. Under no_grad it is a leaf: no children, nothing kept alive."""
+        out = cls(data)
+        if _grad_enabled:
+            out._children = children
+            out._op = op
+        return out
+
+    def _attach(self, backward: Callable[[Value], None]) -> None:
+        # The closure takes its node as an argument rather than capturing it, so no
+        # cycle forms and a dropped graph is freed at once, without the cycle collector.
+        # A leaf (made under no_grad) keeps no closure, so it keeps no operand alive.
+        if self._children:
+            self._backward = backward
+
+    # -- attributes ------------------------------------------------------------------
+    @property
+    def data(self) -> float:
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = _as_float(value)
+
+    @property
+    def grad(self) -> float:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad = _as_float(value)
+
+    @property
+    def _prev(self) -> set[Value]:
+        return set(self._children)
+
+    # -- binary operations -----------------------------------------------------------
+    def __add__(self, other: Any) -> Value:
+        if isinstance(other, Value):
+            out = Value._node(self._data + other._data, (self, other), "+")
+
+            def _backward(out: Value) -> None:
+                self._grad += out._grad
+                other._grad += out._grad
+        else:
+            try:
+                c = _as_float(other)
+            except TypeError:
+                return NotImplemented
+            out = Value._node(self._data + c, (self,), "+")
+
+            def _backward(out: Value) -> None:
+                self._grad += out._grad
+        out._attach(_backward)
+        return out
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Value:
+        if isinstance(other, Value):
+            out = Value._node(self._data - other._data, (self, other), "-")
+
+            def _backward(out: Value) -> None:
+                self._grad += out._grad
+                other._grad -= out._grad
+            out._attach(_backward)
+            return out
+        try:
+            c = _as_float(other)
+        except TypeError:
+            return NotImplemented
+        return self + (-c)  # x - c is exactly x + (-c) in IEEE arithmetic
+
+    def __rsub__(self, other: Any) -> Value:
+        try:
+            c = _as_float(other)
+        except TypeError:
+            return NotImplemented
+        out = Value._node(c - self._data, (self,), "-")
+
+        def _backward(out: Value) -> None:
+            self._grad -= out._grad
+        out._attach(_backward)
+        return out
+
+    def __mul__(self, other: Any) -> Value:
+        if isinstance(other, Value):
+            out = Value._node(self._data * other._data, (self, other), "*")
+
+            def _backward(out: Value) -> None:
+                self._grad += other._data * out._grad
+                other._grad += self._data * out._grad
+        else:
+            try:
+                c = _as_float(other)
+            except TypeError:
+                return NotImplemented
+            out = Value._node(self._data * c, (self,), "*")
+
+            def _backward(out: Value) -> None:
+                self._grad += c * out._grad
+        out._attach(_backward)
+        return out
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Value:
+        if isinstance(other, Value):
+            out = Value._node(self._data / other._data, (self, other), "/")
+
+            def _backward(out: Value) -> None:
+                a, b = self._data, other._data
+                self._grad += _fdiv(out._grad, b)
+                other._grad -= _fdiv(a, b * b) * out._grad
+        else:
+            try:
+                c = _as_float(other)
+            except TypeError:
+                return NotImplemented
+            out = Value._node(self._data / c, (self,), "/")
+
+            def _backward(out: Value) -> None:
+                self._grad += out._grad / c
+        out._attach(_backward)
+        return out
+
+    def __rtruediv__(self, other: Any) -> Value:
+        try:
+            c = _as_float(other)
+        except TypeError:
+            return NotImplemented
+        out = Value._node(c / self._data, (self,), "/")
+
+        def _backward(out: Value) -> None:
+            a = self._data
+            self._grad -= _fdiv(c, a * a) * out._grad
+        out._attach(_backward)
+        return out
+
+    def __pow__(self, other: Any) -> Value:
+        if isinstance(other, Value):
+            out = Value._node(_pow(self._data, other._data), (self, other), "**")
+
+            def _backward(out: Value) -> None:
+                a, b = self._data, other._data
+                self._grad += (b * _fpow(a, b - 1.0)) * out._grad
+                other._grad += (out._data * _flog(a)) * out._grad
+        else:
+            try:
+                c = _as_float(other)
+            except TypeError:
+                return NotImplemented
+            out = Value._node(_pow(self._data, c), (self,), _pow_label(c))
+
+            def _backward(out: Value) -> None:
+                self._grad += (c * _fpow(self._data, c - 1.0)) * out._grad
+        out._attach(_backward)
+        return out
+
+    def __rpow__(self, other: Any) -> Value:
+        try:
+            c = _as_float(other)
+        except TypeError:
+            return NotImplemented
+        out = Value._node(_pow(c, self._data), (self,), "**")
+
+        def _backward(out: Value) -> None:
+            self._grad += (out._data * _flog(c)) * out._grad
+        out._attach(_backward)
+        return out
+
+    # -- unary operations ------------------------------------------------------------
+    def __neg__(self) -> Value:
+        return self * -1.0
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        a = self._data
+        out = Value._node(abs(a), (self,), "abs")
+
+        def _backward(out: Value) -> None:
+            a = self._data
+            sign = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
+            self._grad += sign * out._grad
+        out._attach(_backward)
+        return out
+
+    def relu(self) -> Value:
+        a = self._data
+        out = Value._node(0.0 if a < 0.0 else a, (self,), "ReLU")
+
+        def _backward(out: Value) -> None:
+            self._grad += (1.0 if out._data > 0.0 else 0.0) * out._grad
+        out._attach(_backward)
+        return out
+
+    def tanh(self) -> Value:
+        out = Value._node(math.tanh(self._data), (self,), "tanh")
+
+        def _backward(out: Value) -> None:
+            t = out._data
+            self._grad += (1.0 - t * t) * out._grad
+        out._attach(_backward)
+        return out
+
+    def sigmoid(self) -> Value:
+        out = Value._node(_sigmoid(self._data), (self,), "sigmoid")
+
+        def _backward(out: Value) -> None:
+            s = out._data
+            self._grad += (s * (1.0 - s)) * out._grad
+        out._attach(_backward)
+        return out
+
+    def exp(self) -> Value:
+        out = Value._node(math.exp(self._data), (self,), "exp")
+
+        def _backward(out: Value) -> None:
+            self._grad += out._data * out._grad
+        out._attach(_backward)
+        return out
+
+    def log(self) -> Value:
+        out = Value._node(math.log(self._data), (self,), "log")
+
+        def _backward(out: Value) -> None:
+            self._grad += _fdiv(out._grad, self._data)
+        out._attach(_backward)
+        return out
+
+    def sqrt(self) -> Value:
+        out = Value._node(math.sqrt(self._data), (self,), "sqrt")
+
+        def _backward(out: Value) -> None:
+            self._grad += _fdiv(0.5, out._data) * out._grad
+        out._attach(_backward)
+        return out
+
+    # -- comparisons and conversions -------------------------------------------------
+    def _cmp_data(self, other: Any) -> float:
+        return other._data if isinstance(other, Value) else _as_float(other)
+
+    def __lt__(self, other: Any) -> bool:
+        try:
+            return self._data < self._cmp_data(other)
+        except TypeError:
+            return NotImplemented
+
+    def __le__(self, other: Any) -> bool:
+        try:
+            return self._data <= self._cmp_data(other)
+        except TypeError:
+            return NotImplemented
+
+    def __gt__(self, other: Any) -> bool:
+        try:
+            return self._data > self._cmp_data(other)
+        except TypeError:
+            return NotImplemented
+
+    def __ge__(self, other: Any) -> bool:
+        try:
+            return self._data >= self._cmp_data(other)
+        except TypeError:
+            return NotImplemented
+
+    __eq__ = object.__eq__  # identity, as in micrograd: Values live in sets and dicts
+    __hash__ = object.__hash__
+
+    def __float__(self) -> float:
+        return self._data
+
+    def __repr__(self) -> str:
+        return f"Value(data={self._data}, grad={self._grad})"
+
+    # -- gradients -------------------------------------------------------------------
+    def backward(self) -> None:
+        """Set this Value's grad to 1 and accumulate d(self)/d(node) into every node."""
+        topo = _topological_order(self)
+        self._grad = 1.0
+        for node in reversed(topo):
+            node._backward(node)
+
+    def zero_grad(self) -> None:
+        self._grad = 0.0
+
+
+def _topological_order(root: Value) -> list[Value]:
+    """Depth-first post-order from root, children in operand order, without recursion."""
+    topo: list[Value] = []
+    visited = {root}
+    stack = [(root, iter(root._children))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if child not in visited:
+                visited.add(child)
+                stack.append((child, iter(child._children)))
+                break
+        else:
+            stack.pop()
+            topo.append(node)
+    return topo
+
+
+# -- n-ary nodes ---------------------------------------------------------------------
+
+def _operand(x: Any) -> tuple[Value | None, float]:
+    """(the Value, its data) for a Value, (None, the number) for a constant."""
+    if isinstance(x, Value):
+        return x, x._data
+    return None, _as_float(x)
+
+
+def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
+    """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
+    operands = [_operand(v) for v in values]
+    acc = 0.0
+    for _, x in operands:
+        acc = acc + x
+    children = tuple(v for v, _ in operands if v is not None)
+    out = Value._node(acc, children, "sum")
+
+    def _backward(out: Value) -> None:
+        for v in children:
+            v._grad += out._grad
+    out._attach(_backward)
+    return out
+
+
+def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
+    """One node for micrograd's neuron sum: bias + w0*x0 + w1*x1 + ..., left to right."""
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs")
+    wv = [_operand(w) for w in ws]
+    xv = [_operand(x) for x in xs]
+    bv = _operand(bias)
+    acc = bv[1]
+    for (_, w), (_, x) in zip(wv, xv):
+        acc = acc + w * x
+    slots = [s for pair in zip(wv, xv) for s in pair] + [bv]
+    children = tuple(v for v, _ in slots if v is not None)
+    out = Value._node(acc, children, "dot")
+
+    # each product passes the grad to both of its factors, then the bias gets it
+    def _backward(out: Value) -> None:
+        g = out._grad
+        for (w, wc), (x, xc) in zip(wv, xv):
+            wd = w._data if w is not None else wc
+            xd = x._data if x is not None else xc
+            if w is not None:
+                w._grad += xd * g
+            if x is not None:
+                x._grad += wd * g
+        if bv[0] is not None:
+            bv[0]._grad += g
+    out._attach(_backward)
+    return out
+
+
+_ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid, "linear": None,
+}
+
+
+def layer(weights: Sequence[Sequence[Value]], biases: Sequence[Value], x: Sequence[Any],
+          act: str = "relu") -> list[Value]:
+    """A dense layer's outputs: act(dot(w_j, x, b_j)) for every neuron j."""
+    try:
+        f = _ACTIVATIONS[act]
+    except KeyError:
+        raise ValueError(f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}") from None
+    x = list(x)
+    outs = [dot(w, x, b) for w, b in zip(weights, biases)]
+    return outs if f is None else [f(o) for o in outs]
+
+
+class no_grad:
+    """Context in which operations record no graph: results are leaf Values."""
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def stats() -> dict[str, int]:
+    """Live Value count and an estimate of their bytes (objects, closures, child tuples)."""
+    return {"live_nodes": _live_nodes, "bytes": _live_nodes * _BYTES_PER_VALUE}
+
+
+_BYTES_PER_VALUE = 360  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
