@@ -17,7 +17,14 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Value", "sum", "dot", "layer", "no_grad", "is_grad_enabled", "stats"]
+import numpy as np
+
+import numpy as np
+
+__all__ = [
+    "Value", "sum", "dot", "layer", "no_grad", "is_grad_enabled", "stats",
+    "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
+]
 
 _builtin_sum = sum
 _inf = math.inf
@@ -517,3 +524,132 @@ def stats() -> dict[str, int]:
 
 
 _BYTES_PER_VALUE = 360  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
+
+
+# -- bulk kernels: a whole parameter list or data set per call -----------------------
+# The compiled engine runs each of these as one call into C, with the same arithmetic.
+
+def _values(params: Iterable[Any]) -> list[Value]:
+    ps = list(params)
+    for p in ps:
+        if not isinstance(p, Value):
+            raise TypeError(f"expected Values, got {type(p).__name__}")
+    return ps
+
+
+def _vector(values: Any, n: int, what: str) -> list[float]:
+    """values as n floats: a scalar broadcasts, anything else must have shape (n,)."""
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim == 0:
+        return [float(a)] * n
+    if a.shape != (n,):
+        raise ValueError(f"{what}: expected {n} values, got an array of shape {a.shape}")
+    return a.tolist()
+
+
+def _state(buf: Any, n: int, what: str) -> np.ndarray:
+    """An optimizer state array: float64, shape (n,), updated in place."""
+    if not (isinstance(buf, np.ndarray) and buf.dtype == np.float64 and buf.shape == (n,)
+            and buf.flags.c_contiguous and buf.flags.writeable):
+        raise ValueError(f"{what}: expected a writeable float64 array of shape ({n},)")
+    return buf
+
+
+def get_data(params: Iterable[Value]) -> np.ndarray:
+    return np.array([p._data for p in _values(params)], dtype=np.float64)
+
+
+def set_data(params: Iterable[Value], values: Any) -> None:
+    ps = _values(params)
+    for p, x in zip(ps, _vector(values, len(ps), "set_data")):
+        p._data = x
+
+
+def get_grad(params: Iterable[Value]) -> np.ndarray:
+    return np.array([p._grad for p in _values(params)], dtype=np.float64)
+
+
+def set_grad(params: Iterable[Value], values: Any) -> None:
+    ps = _values(params)
+    for p, x in zip(ps, _vector(values, len(ps), "set_grad")):
+        p._grad = x
+
+
+def sgd_step(params: Iterable[Value], lr: float, momentum: float, weight_decay: float,
+             buf: np.ndarray, first: bool) -> None:
+    """torch.optim.SGD's update (no dampening, no nesterov); buf holds the momentum."""
+    ps = _values(params)
+    lr, momentum, weight_decay = float(lr), float(momentum), float(weight_decay)
+    b = _state(buf, len(ps), "sgd_step").tolist()
+    for i, p in enumerate(ps):
+        g = p._grad
+        if weight_decay != 0.0:
+            g = g + weight_decay * p._data
+        if momentum != 0.0:
+            b[i] = g if first else momentum * b[i] + g
+            g = b[i]
+        p._data = p._data - lr * g
+    buf[:] = b
+
+
+def adam_step(params: Iterable[Value], lr: float, beta1: float, beta2: float, eps: float,
+              weight_decay: float, step: int, m: np.ndarray, v: np.ndarray) -> None:
+    """torch.optim.Adam's update for step `step` (1-based); m, v are its moments."""
+    ps = _values(params)
+    lr, beta1, beta2, eps = float(lr), float(beta1), float(beta2), float(eps)
+    weight_decay = float(weight_decay)
+    if step < 1:
+        raise ValueError(f"adam_step: step counts from 1, got {step}")
+    ml = _state(m, len(ps), "adam_step").tolist()
+    vl = _state(v, len(ps), "adam_step").tolist()
+    step_size = lr / (1.0 - beta1 ** float(step))
+    bc2_sqrt = math.sqrt(1.0 - beta2 ** float(step))
+    for i, p in enumerate(ps):
+        g = p._grad
+        if weight_decay != 0.0:
+            g = g + weight_decay * p._data
+        ml[i] = beta1 * ml[i] + (1.0 - beta1) * g
+        vl[i] = beta2 * vl[i] + (1.0 - beta2) * g * g
+        denom = math.sqrt(vl[i]) / bc2_sqrt + eps
+        p._data = p._data - step_size * (ml[i] / denom)
+    m[:] = ml
+    v[:] = vl
+
+
+_FLOAT_ACTIVATIONS: dict[str, Callable[[float], float]] = {
+    "relu": lambda a: 0.0 if a < 0.0 else a, "tanh": math.tanh, "sigmoid": _sigmoid,
+    "linear": lambda a: a,
+}
+
+
+def mlp_predict(layers: Sequence[tuple[Sequence[Sequence[Value]], Sequence[Value], str]],
+                X: Any) -> np.ndarray:
+    """Outputs of dense layers on every row of X, as layer() computes them, no graph."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
+    if not layers:
+        raise ValueError("mlp_predict: no layers")
+    plan = []
+    width = X.shape[1]
+    for weights, biases, act in layers:
+        if act not in _FLOAT_ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; use one of {sorted(_FLOAT_ACTIVATIONS)}")
+        W = [[p._data for p in _values(row)] for row in weights]
+        B = [p._data for p in _values(biases)]
+        if len(W) != len(B) or any(len(row) != width for row in W):
+            raise ValueError(f"mlp_predict: layer weights do not fit {width} inputs")
+        plan.append((W, B, _FLOAT_ACTIVATIONS[act]))
+        width = len(W)
+    out = []
+    for x in X.tolist():
+        for W, B, f in plan:
+            y = []
+            for w, b in zip(W, B):
+                acc = b
+                for wi, xi in zip(w, x):
+                    acc = acc + wi * xi
+                y.append(f(acc))
+            x = y
+        out.append(x)
+    return np.array(out, dtype=np.float64).reshape(X.shape[0], width)
