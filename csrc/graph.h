@@ -1,0 +1,120 @@
+/* The graph store: every node of every live graph, as parallel arrays indexed by id.
+ *
+ * A node is a scalar (data, grad), the op that made it, and its operands: up to two
+ * node ids plus one folded constant, or for n-ary ops (sum, dot) a separately
+ * allocated edge list. Nodes are reference counted: each parent edge holds one
+ * reference, and so does the node's owner (the facade object that names it, if any).
+ * A node whose count drops to zero is freed at once, and so is everything only it
+ * kept alive, iteratively. Freed slots are reused through a free list.
+ *
+ * Nothing here knows about Python. The owner is an opaque pointer the caller keeps
+ * in the node so it can find "the" object for an id; the store never follows it.
+ * Not thread-safe: one graph is used by one thread at a time (the caller's lock).
+ */
+#ifndef FASTGRAD_GRAPH_H
+#define FASTGRAD_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int32_t fg_id;
+
+/* Id 0 is never a node: it marks "no operand" in a node and "no node" in a result. */
+#define FG_NONE 0
+
+/* Per-node flags. */
+#define FG_FLAG_NOTE 1 /* the owner keeps side data (a label) to drop when the node dies */
+
+/* Operands of an n-ary node: n slots, each a node id or, where ids[i] == FG_NONE,
+ * the constant cst[i]. One allocation: the arrays follow the header. */
+typedef struct fg_edges {
+    int32_t n;
+    fg_id *ids;
+    double *cst;
+} fg_edges;
+
+typedef union fg_kids {
+    struct {
+        fg_id a, b;
+    } bin;           /* unary and binary ops; a free slot keeps the next free id in a */
+    fg_edges *nary;  /* FG_SUM, FG_DOT */
+} fg_kids;
+
+typedef struct fg_graph {
+    /* node arrays, each of length cap */
+    double *data;
+    double *grad;
+    double *cst;      /* the folded constant of an op like x*2 */
+    uint8_t *op;      /* enum fg_op; FG_FREE for a free slot */
+    uint8_t *flags;
+    fg_kids *kids;
+    uint32_t *refs;   /* parent edges plus one for an owner */
+    uint32_t *mark;   /* visit stamp of the topological walk */
+    void **owner;
+
+    fg_id cap;        /* slots allocated */
+    fg_id top;        /* slots ever handed out: ids in [1, top) */
+    fg_id live;       /* nodes alive */
+    fg_id free_head;  /* first free slot below top, FG_NONE if none */
+    fg_id limit;      /* most slots the store may hold (MemoryError past it) */
+    fg_id trim_below; /* try to shrink the arrays once live drops below this */
+    uint32_t epoch;   /* current visit stamp */
+    size_t edge_bytes;
+
+    /* scratch for the sweeps, grown on demand and kept */
+    fg_id *stack;
+    int32_t *cursor;
+    fg_id *order;
+    size_t scratch_cap;
+
+    /* called for a node with FG_FLAG_NOTE as it is freed */
+    void (*drop_note)(fg_id id);
+} fg_graph;
+
+/* Error codes of the operations; 0 is success. */
+enum fg_err {
+    FG_OK = 0,
+    FG_ENOMEM,      /* the store cannot grow */
+    FG_EZERODIV,    /* x / 0 */
+    FG_EPOWZERO,    /* 0 ** negative */
+    FG_EDOMAIN,     /* log(x <= 0), sqrt(x < 0), negative ** non-integer */
+    FG_EOVERFLOW,   /* x ** y overflowed (Python: OverflowError(ERANGE)) */
+    FG_ERANGE,      /* exp(x) overflowed (Python: "math range error") */
+};
+
+int fg_init(fg_graph *g);
+void fg_destroy(fg_graph *g);
+
+/* Most slots the store may ever hold; lowering it below what is in use is refused. */
+int fg_set_limit(fg_graph *g, fg_id limit);
+
+/* A new node with op, data and operands a, b (FG_NONE for none) and constant c.
+ * Takes a reference on each operand; the new node's count is 1 if owner is given,
+ * else 0 (a parent must take it). Returns FG_NONE when the store cannot grow. */
+fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner);
+
+/* A new n-ary node over e, which it takes over (also when it fails). */
+fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner);
+
+fg_edges *fg_edges_new(int32_t n);
+void fg_edges_free(fg_edges *e);
+
+static inline void fg_incref(fg_graph *g, fg_id id) { g->refs[id]++; }
+
+/* Drop one reference; free the node, and what only it kept alive, when none remain. */
+void fg_decref(fg_graph *g, fg_id id);
+
+/* Free a node made without an owner that no parent took after all. */
+void fg_discard(fg_graph *g, fg_id id);
+
+/* Bytes held by the store: node arrays, edge lists and scratch. */
+size_t fg_bytes(const fg_graph *g);
+
+/* Bytes one node slot costs in the node arrays. */
+size_t fg_bytes_per_slot(void);
+
+/* Make room for n ids in each sweep scratch array; or give the scratch back. */
+int fg_reserve_scratch(fg_graph *g, size_t n);
+void fg_free_scratch(fg_graph *g);
+
+#endif

@@ -1,0 +1,154 @@
+/* The op table: every operation's code, forward rule and (in ops.c) local derivative.
+ *
+ * Each rule is the same expression, in the same order, as in fastgrad/pure/engine.py,
+ * and this file is compiled with -ffp-contract=off, so results are bit-identical to
+ * the pure backend. Forward rules report Python float's errors (see fg_err) instead
+ * of producing a value, so a failing operation creates no node.
+ */
+#ifndef FASTGRAD_OPS_H
+#define FASTGRAD_OPS_H
+
+#include <math.h>
+
+#include "graph.h"
+
+enum fg_op {
+    FG_LEAF = 0,
+    FG_ADD,     /* a + b */
+    FG_ADDC,    /* a + c   (also x - c, as x + (-c)) */
+    FG_SUB,     /* a - b */
+    FG_RSUBC,   /* c - a */
+    FG_MUL,     /* a * b */
+    FG_MULC,    /* a * c   (also -x, as x * -1) */
+    FG_DIV,     /* a / b */
+    FG_DIVC,    /* a / c */
+    FG_RDIVC,   /* c / a */
+    FG_POW,     /* a ** b */
+    FG_POWC,    /* a ** c */
+    FG_RPOWC,   /* c ** a */
+    FG_RELU,
+    FG_TANH,
+    FG_SIGMOID,
+    FG_EXP,
+    FG_LOG,
+    FG_SQRT,
+    FG_ABS,
+    FG_SUM,     /* 0.0 + v0 + v1 + ... */
+    FG_DOT,     /* bias + w0*x0 + w1*x1 + ..., slots w0, x0, w1, x1, ..., bias */
+    FG_NOPS,
+    FG_FREE = 255
+};
+
+/* micrograd's label for each op (FG_POWC's "**k" is formatted by the caller). */
+extern const char *const fg_op_name[FG_NOPS];
+
+static inline int fg_is_odd_integer(double x) { return fmod(fabs(x), 2.0) == 1.0; }
+
+/* Python's float ** float (CPython's float_pow), errors included. */
+static inline int fg_pow(double x, double y, double *out)
+{
+    int negate = 0;
+    if (y == 0.0) { *out = 1.0; return FG_OK; }
+    if (isnan(x)) { *out = x; return FG_OK; }
+    if (isnan(y)) { *out = x == 1.0 ? 1.0 : y; return FG_OK; }
+    if (isinf(y)) {
+        x = fabs(x);
+        if (x == 1.0) *out = 1.0;
+        else if ((y > 0.0) == (x > 1.0)) *out = fabs(y);
+        else *out = 0.0;
+        return FG_OK;
+    }
+    if (isinf(x)) {
+        int odd = fg_is_odd_integer(y);
+        if (y > 0.0) *out = odd ? x : fabs(x);
+        else *out = odd ? copysign(0.0, x) : 0.0;
+        return FG_OK;
+    }
+    if (x == 0.0) {
+        if (y < 0.0) return FG_EPOWZERO;
+        *out = fg_is_odd_integer(y) ? x : 0.0;
+        return FG_OK;
+    }
+    if (x < 0.0) {
+        if (y != floor(y)) return FG_EDOMAIN; /* Python would give a complex number */
+        x = -x;
+        negate = fg_is_odd_integer(y);
+    }
+    if (x == 1.0) { *out = negate ? -1.0 : 1.0; return FG_OK; }
+    double r = pow(x, y);
+    if (isinf(r)) return FG_EOVERFLOW;
+    *out = negate ? -r : r;
+    return FG_OK;
+}
+
+static inline double fg_sigmoid(double x)
+{
+    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+/* Forward rule of a unary or binary op: a is the first operand's data, b the second
+ * operand's data or the folded constant. */
+static inline int fg_forward(int op, double a, double b, double *out)
+{
+    switch (op) {
+    case FG_ADD: case FG_ADDC: *out = a + b; return FG_OK;
+    case FG_SUB: *out = a - b; return FG_OK;
+    case FG_RSUBC: *out = b - a; return FG_OK;
+    case FG_MUL: case FG_MULC: *out = a * b; return FG_OK;
+    case FG_DIV: case FG_DIVC:
+        if (b == 0.0) return FG_EZERODIV;
+        *out = a / b; return FG_OK;
+    case FG_RDIVC:
+        if (a == 0.0) return FG_EZERODIV;
+        *out = b / a; return FG_OK;
+    case FG_POW: case FG_POWC: return fg_pow(a, b, out);
+    case FG_RPOWC: return fg_pow(b, a, out);
+    case FG_RELU: *out = a < 0.0 ? 0.0 : a; return FG_OK;
+    case FG_TANH: *out = tanh(a); return FG_OK;
+    case FG_SIGMOID: *out = fg_sigmoid(a); return FG_OK;
+    case FG_EXP:
+        *out = exp(a);
+        return isinf(*out) && isfinite(a) ? FG_ERANGE : FG_OK;
+    case FG_LOG:
+        if (!(a > 0.0) && !isnan(a)) return FG_EDOMAIN;
+        *out = log(a); return FG_OK;
+    case FG_SQRT:
+        if (a < 0.0) return FG_EDOMAIN;
+        *out = sqrt(a); return FG_OK;
+    case FG_ABS: *out = fabs(a); return FG_OK;
+    default: *out = a; return FG_OK;
+    }
+}
+
+/* The next operand of node id after cursor *k (advanced past it), or FG_NONE after
+ * the last: enumerates a node's operands in slot order, constants skipped. */
+static inline fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
+{
+    int op = g->op[id];
+    if (op == FG_SUM || op == FG_DOT) {
+        const fg_edges *e = g->kids[id].nary;
+        while (*k < e->n) {
+            fg_id c = e->ids[(*k)++];
+            if (c != FG_NONE)
+                return c;
+        }
+        return FG_NONE;
+    }
+    if (op == FG_LEAF)
+        return FG_NONE;
+    switch ((*k)++) {
+    case 0: return g->kids[id].bin.a;
+    case 1: return g->kids[id].bin.b;
+    default: return FG_NONE;
+    }
+}
+
+/* Forward rule of an n-ary op over its edges, reading operand data from g. */
+double fg_forward_nary(const fg_graph *g, int op, const fg_edges *e);
+
+/* Accumulate node id's local derivatives, times its grad, into its operands' grads. */
+void fg_backward_node(fg_graph *g, fg_id id);
+
+#endif

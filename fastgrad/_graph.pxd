@@ -1,0 +1,66 @@
+# Declarations of the C core (csrc/) for the Cython facade.
+from libc.stdint cimport int32_t, uint8_t, uint32_t
+
+
+cdef extern from "graph.h" nogil:
+    ctypedef int32_t fg_id
+    enum: FG_NONE
+    enum: FG_FLAG_NOTE
+
+    ctypedef struct fg_edges:
+        int32_t n
+        fg_id *ids
+        double *cst
+
+    ctypedef struct fg_graph:
+        double *data
+        double *grad
+        double *cst
+        uint8_t *op
+        uint8_t *flags
+        uint32_t *refs
+        void **owner
+        fg_id cap
+        fg_id live
+        fg_id limit
+        void (*drop_note)(fg_id id) noexcept
+
+    enum fg_err:
+        FG_OK, FG_ENOMEM, FG_EZERODIV, FG_EPOWZERO, FG_EDOMAIN, FG_EOVERFLOW, FG_ERANGE
+
+    int fg_init(fg_graph *g)
+    int fg_set_limit(fg_graph *g, fg_id limit)
+    fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
+    fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner)
+    fg_edges *fg_edges_new(int32_t n)
+    void fg_edges_free(fg_edges *e)
+    void fg_decref(fg_graph *g, fg_id id)
+    void fg_discard(fg_graph *g, fg_id id)
+    size_t fg_bytes(const fg_graph *g)
+    size_t fg_bytes_per_slot()
+
+
+cdef extern from "ops.h" nogil:
+    enum fg_op:
+        FG_LEAF, FG_ADD, FG_ADDC, FG_SUB, FG_RSUBC, FG_MUL, FG_MULC, FG_DIV, FG_DIVC,
+        FG_RDIVC, FG_POW, FG_POWC, FG_RPOWC, FG_RELU, FG_TANH, FG_SIGMOID, FG_EXP,
+        FG_LOG, FG_SQRT, FG_ABS, FG_SUM, FG_DOT, FG_NOPS
+
+    const char *const fg_op_name[]
+    int fg_forward(int op, double a, double b, double *out)
+    fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
+    double fg_forward_nary(const fg_graph *g, int op, const fg_edges *e)
+
+
+cdef extern from "sweep.h" nogil:
+    int fg_backward(fg_graph *g, fg_id root)
+
+
+cdef extern from "kernels.h" nogil:
+    void fg_sgd_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double momentum,
+                     double weight_decay, double *buf, int first)
+    void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double beta1,
+                      double beta2, double eps, double weight_decay, long step,
+                      double *m, double *v)
+    void fg_dense_forward(size_t nout, size_t nin, const double *w, const double *b,
+                          int act, const double *x, double *y)
