@@ -434,22 +434,58 @@ cdef dict _ACTIVATIONS = {"relu": FG_RELU, "tanh": FG_TANH, "sigmoid": FG_SIGMOI
 
 
 def layer(weights, biases, x, str act="relu") -> list:
-    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call."""
+    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call.
+
+    Only the outputs get facades: each neuron's dot node is held by its activation."""
     cdef int code
     try:
         code = _ACTIVATIONS[act]
     except KeyError:
         raise ValueError(
             f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}") from None
-    cdef list xl = list(x), outs = []
-    cdef Py_ssize_t i, nin = len(xl)
-    cdef Value v, d
-    for w, b in zip(weights, biases):
-        d = dot(w, xl, b)
-        if code == FG_LEAF:
-            outs.append(d)
-        else:
-            outs.append(_vc(code, d, 0.0))
+    cdef list xl = list(x), wl = list(weights), bl = list(biases), w, outs = []
+    cdef Py_ssize_t i, j, nin = len(xl), nout = min(len(wl), len(bl))
+    cdef fg_edges *xs = _edges(<int32_t>nin)  # the inputs, converted once
+    cdef fg_edges *e
+    cdef Value v
+    cdef double data, out
+    cdef fg_id d, a
+    try:
+        for i in range(nin):
+            _fill_slot(xs, <int32_t>i, xl[i])
+        for j in range(nout):
+            w = wl[j] if type(wl[j]) is list else list(wl[j])
+            if len(w) != nin:
+                raise ValueError(f"dot: {len(w)} weights but {nin} inputs")
+            v = Value.__new__(Value)
+            e = _edges(<int32_t>(2 * nin + 1))
+            try:
+                for i in range(nin):
+                    _fill_slot(e, <int32_t>(2 * i), w[i])
+                    e.ids[2 * i + 1] = xs.ids[i]
+                    e.cst[2 * i + 1] = xs.cst[i]
+                _fill_slot(e, <int32_t>(2 * nin), bl[j])
+            except BaseException:
+                fg_edges_free(e)
+                raise
+            if code == FG_LEAF:
+                outs.append(_new_nary(v, FG_DOT, e))
+                continue
+            data = fg_forward_nary(&G, FG_DOT, e)
+            fg_forward(code, data, 0.0, &out)  # activations cannot fail
+            if not _grad_enabled:
+                fg_edges_free(e)
+                outs.append(_own(v, fg_node(&G, FG_LEAF, out, FG_NONE, FG_NONE, 0.0, <void *>v)))
+                continue
+            d = fg_nary(&G, FG_DOT, data, e, NULL)
+            if d == FG_NONE:
+                _raise(FG_ENOMEM)
+            a = fg_node(&G, code, out, d, FG_NONE, 0.0, <void *>v)
+            if a == FG_NONE:
+                fg_discard(&G, d)
+            outs.append(_own(v, a))
+    finally:
+        fg_edges_free(xs)
     return outs
 
 
