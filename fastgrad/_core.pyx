@@ -10,7 +10,8 @@ Rule for this file: never hold a pointer into the store (G.data, ...) across
 anything that can run Python code or allocate a node: both may move the arrays.
 """
 cimport cython
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_Check
+from cpython.long cimport PyLong_AsDouble, PyLong_Check
 from libc.stdint cimport int32_t
 
 import numpy as np
@@ -56,8 +57,10 @@ cdef int _raise(int err) except -1:
 
 cdef double _to_double(object x) except? -1.0:
     """The float Python arithmetic would use for x; TypeError if it is no number."""
-    if type(x) is float:
+    if PyFloat_Check(x):  # float and its subclasses, numpy.float64 among them
         return PyFloat_AS_DOUBLE(x)
+    if PyLong_Check(x):
+        return PyLong_AsDouble(x)
     if isinstance(x, (str, bytes, bytearray)) or not (
             hasattr(type(x), "__float__") or hasattr(type(x), "__index__")):
         raise TypeError(f"a Value needs a real number, not {type(x).__name__}")
