@@ -19,7 +19,7 @@ import numpy as np
 from fastgrad._graph cimport *
 
 __all__ = [
-    "Value", "sum", "dot", "layer", "no_grad", "is_grad_enabled", "stats",
+    "Value", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
 
@@ -436,31 +436,57 @@ cdef dict _ACTIVATIONS = {"relu": FG_RELU, "tanh": FG_TANH, "sigmoid": FG_SIGMOI
                           "linear": FG_LEAF}
 
 
-def layer(weights, biases, x, str act="relu") -> list:
-    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call.
-
-    Only the outputs get facades: each neuron's dot node is held by its activation."""
-    cdef int code
+cdef int _activation(str act) except -1:
     try:
-        code = _ACTIVATIONS[act]
+        return _ACTIVATIONS[act]
     except KeyError:
         raise ValueError(
             f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}") from None
-    cdef list xl = list(x), wl = list(weights), bl = list(biases), w, outs = []
-    cdef Py_ssize_t i, j, nin = len(xl), nout = min(len(wl), len(bl))
-    cdef fg_edges *xs = _edges(<int32_t>nin)  # the inputs, converted once
+
+
+cdef void _drop_refs(fg_edges *e) noexcept:
+    """Give back the references an activations list holds on its nodes, and free it."""
+    cdef int32_t i
+    if e == NULL:
+        return
+    for i in range(e.n):
+        if e.ids[i] != FG_NONE:
+            fg_decref(&G, e.ids[i])
+    fg_edges_free(e)
+
+
+cdef fg_edges *_inputs(list xl) except NULL:
+    """A layer's inputs as slots (node ids holding a reference, or constants)."""
+    cdef Py_ssize_t i, n = len(xl)
+    cdef fg_edges *xs = _edges(<int32_t>n)
+    try:
+        for i in range(n):
+            _fill_slot(xs, <int32_t>i, xl[i])
+    except BaseException:
+        fg_edges_free(xs)
+        raise
+    for i in range(n):
+        if xs.ids[i] != FG_NONE:
+            fg_incref(&G, xs.ids[i])
+    return xs
+
+
+cdef fg_edges *_dense(weights, biases, const fg_edges *xs, int code) except NULL:
+    """act(dot(w_j, xs, b_j)) for every neuron j, as slots that hold a reference on
+    each node (under no_grad: constants, no node at all)."""
+    cdef list wl = list(weights), bl = list(biases), w
+    cdef Py_ssize_t i, j, nin = xs.n, nout = min(len(wl), len(bl))
+    cdef fg_edges *ys = _edges(<int32_t>nout)
     cdef fg_edges *e
-    cdef Value v
     cdef double data, out
     cdef fg_id d, a
+    for j in range(nout):  # slots past j are unset: mark them so a failure can clean up
+        ys.ids[j] = FG_NONE
     try:
-        for i in range(nin):
-            _fill_slot(xs, <int32_t>i, xl[i])
         for j in range(nout):
             w = wl[j] if type(wl[j]) is list else list(wl[j])
             if len(w) != nin:
                 raise ValueError(f"dot: {len(w)} weights but {nin} inputs")
-            v = Value.__new__(Value)
             e = _edges(<int32_t>(2 * nin + 1))
             try:
                 for i in range(nin):
@@ -471,25 +497,78 @@ def layer(weights, biases, x, str act="relu") -> list:
             except BaseException:
                 fg_edges_free(e)
                 raise
-            if code == FG_LEAF:
-                outs.append(_new_nary(v, FG_DOT, e))
-                continue
             data = fg_forward_nary(&G, FG_DOT, e)
             fg_forward(code, data, 0.0, &out)  # activations cannot fail
             if not _grad_enabled:
                 fg_edges_free(e)
-                outs.append(_own(v, fg_node(&G, FG_LEAF, out, FG_NONE, FG_NONE, 0.0, <void *>v)))
+                ys.cst[j] = out
                 continue
             d = fg_nary(&G, FG_DOT, data, e, NULL)
             if d == FG_NONE:
                 _raise(FG_ENOMEM)
-            a = fg_node(&G, code, out, d, FG_NONE, 0.0, <void *>v)
-            if a == FG_NONE:
-                fg_discard(&G, d)
-            outs.append(_own(v, a))
+            if code == FG_LEAF:
+                a = d
+            else:
+                a = fg_node(&G, code, out, d, FG_NONE, 0.0, NULL)
+                if a == FG_NONE:
+                    fg_discard(&G, d)
+                    _raise(FG_ENOMEM)
+            fg_incref(&G, a)
+            ys.ids[j] = a
+    except BaseException:
+        _drop_refs(ys)
+        raise
+    return ys
+
+
+cdef list _outputs(fg_edges *ys):
+    """Facades on an activations list's slots (leaf Values for constants); frees it."""
+    cdef list outs = []
+    cdef int32_t j
+    cdef Value v
+    try:
+        for j in range(ys.n):
+            if ys.ids[j] != FG_NONE:
+                outs.append(_facade(ys.ids[j]))
+            else:
+                v = Value.__new__(Value)
+                outs.append(_own(v, fg_node(&G, FG_LEAF, ys.cst[j], FG_NONE, FG_NONE, 0.0,
+                                            <void *>v)))
     finally:
-        fg_edges_free(xs)
+        _drop_refs(ys)
     return outs
+
+
+def layer(weights, biases, x, str act="relu") -> list:
+    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call.
+
+    Only the outputs get facades: each neuron's dot node is held by its activation."""
+    cdef int code = _activation(act)
+    cdef fg_edges *xs = _inputs(list(x))
+    try:
+        return _outputs(_dense(weights, biases, xs, code))
+    finally:
+        _drop_refs(xs)
+
+
+def mlp(layers, x) -> list:
+    """The last layer's outputs of dense layers applied in turn, in one call: as
+    layer() on each, but the hidden activations get no facades at all."""
+    cdef list specs = list(layers)
+    if not specs:
+        raise ValueError("mlp: no layers")
+    cdef fg_edges *xs = _inputs(list(x))
+    cdef fg_edges *ys
+    try:
+        for weights, biases, act in specs:
+            ys = _dense(weights, biases, xs, _activation(act))
+            _drop_refs(xs)
+            xs = ys
+        ys = xs
+        xs = NULL
+        return _outputs(ys)
+    finally:
+        _drop_refs(xs)
 
 
 class no_grad:
@@ -619,15 +698,13 @@ def mlp_predict(layers, X) -> np.ndarray:
     cdef list plan = []
     cdef Py_ssize_t width = X.shape[1], widest = width
     for weights, biases, act in layers:
-        if act not in _ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}")
+        code = _activation(act)
         rows = [get_data(row) for row in weights]
         B = get_data(biases)
         if len(rows) != len(B) or any(len(r) != width for r in rows):
             raise ValueError(f"mlp_predict: layer weights do not fit {width} inputs")
         W = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(B), width))
-        plan.append((W, B, _ACTIVATIONS[act]))
+        plan.append((W, B, code))
         width = len(B)
         widest = max(widest, width)
     cdef double[:, ::1] x = X

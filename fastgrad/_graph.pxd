@@ -34,6 +34,7 @@ cdef extern from "graph.h" nogil:
     fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner)
     fg_edges *fg_edges_new(int32_t n)
     void fg_edges_free(fg_edges *e)
+    void fg_incref(fg_graph *g, fg_id id)
     void fg_decref(fg_graph *g, fg_id id)
     void fg_discard(fg_graph *g, fg_id id)
     size_t fg_bytes(const fg_graph *g)
