@@ -1,0 +1,58 @@
+"""What the bench measures: backends, workloads, their metrics, and the run's sizes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# Columns, in table order. "floats" is the interpreter's own arithmetic: the floor.
+BACKENDS = ("floats", "fastgrad", "pure", "micrograd", "torch")
+BACKEND_TITLES = {"floats": "floats", "fastgrad": "fastgrad", "pure": "fastgrad.pure",
+                  "micrograd": "micrograd", "torch": "torch"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    workload: str
+    label: str
+    unit: str  # "s" (seconds), "B" (bytes), or "nodes"
+    ratio: bool = True  # False where a ratio means nothing (a residue that should be 0)
+
+
+METRICS = (
+    Metric("op_forward", "per-op", "per-op forward (mixed * + - / relu), per op", "s"),
+    Metric("op_backward", "per-op", "per-op backward, per op", "s"),
+    Metric("moons_step", "moons", "moons demo step (100 samples, MLP 2-16-16-1)", "s"),
+    Metric("chain_forward", "deep-chain", "deep chain forward, whole chain", "s"),
+    Metric("chain_backward", "deep-chain", "deep chain backward, whole chain", "s"),
+    Metric("mem_node", "memory", "memory per node (engine accounting)", "B"),
+    Metric("mem_node_rss", "memory", "memory per node (process RSS)", "B"),
+    Metric("mem_release", "memory", "left after release (engine accounting)", "B", ratio=False),
+    Metric("mem_release_nodes", "memory", "nodes alive after release", "nodes", ratio=False),
+    Metric("mem_release_rss", "memory", "left after release (process RSS)", "B", ratio=False),
+    Metric("mesh_graph", "mesh", "mesh inference with the graph, per point", "s"),
+    Metric("mesh_no_grad", "mesh", "mesh inference under no_grad, per point", "s"),
+    Metric("mesh_array", "mesh", "mesh inference, whole array in one call, per point", "s"),
+    Metric("digits_step", "digits", "digits MLP 64-32-10 step (batch 32, softmax CE)", "s"),
+)
+WORKLOADS = tuple(dict.fromkeys(m.workload for m in METRICS))
+FLOOR_WORKLOADS = ("per-op", "deep-chain")  # the ones that mean something on floats
+# optional packages a workload needs on every backend: (module, why) - checked up front
+REQUIRES = {"digits": ("sklearn", "the digits workload loads scikit-learn's bundled dataset; "
+                                  "pip install scikit-learn")}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes and time budgets of one bench run, handed to every worker."""
+    chain_ops: int  # length of the deep chain and of the memory workload's graph
+    budget: float  # seconds of measurement per cell, after at least min_repeats
+    min_repeats: int
+    mesh_side: int  # the mesh is mesh_side x mesh_side points
+    seed: int = 1337
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+FULL = Config(chain_ops=1_000_000, budget=3.0, min_repeats=5, mesh_side=100)
+QUICK = Config(chain_ops=100_000, budget=0.3, min_repeats=1, mesh_side=100)
