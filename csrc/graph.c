@@ -31,9 +31,9 @@ static fg_id trim_threshold(fg_id cap) { return cap > FG_TRIM_FLOOR ? cap / 8 : 
 static int grow_store(fg_graph *g)
 {
     fg_id new_cap;
-    if (g->cap >= g->limit)
+    if (g->cap >= FG_MAX_SLOTS)
         return -1;
-    new_cap = g->cap > g->limit / 2 ? g->limit : g->cap * 2;
+    new_cap = g->cap > FG_MAX_SLOTS / 2 ? FG_MAX_SLOTS : g->cap * 2;
     /* cap is raised only once every array has its new size */
     if (resize((void **)&g->data, sizeof(double), new_cap)
         || resize((void **)&g->grad, sizeof(double), new_cap)
@@ -54,7 +54,7 @@ static int grow_store(fg_graph *g)
 int fg_init(fg_graph *g)
 {
     memset(g, 0, sizeof *g);
-    g->limit = FG_MAX_SLOTS;
+    g->max_live = FG_MAX_SLOTS - 1;
     g->cap = FG_INITIAL_CAP / 2;
     g->top = 1; /* id 0 is FG_NONE */
     g->free_head = FG_NONE;
@@ -72,18 +72,17 @@ void fg_destroy(fg_graph *g)
     memset(g, 0, sizeof *g);
 }
 
-int fg_set_limit(fg_graph *g, fg_id limit)
+void fg_set_max_live(fg_graph *g, fg_id max_live)
 {
-    if (limit < g->top || limit < 2)
-        return -1;
-    g->limit = limit;
-    return 0;
+    g->max_live = max_live < 0 ? 0 : (max_live > FG_MAX_SLOTS - 1 ? FG_MAX_SLOTS - 1 : max_live);
 }
 
 /* A fresh slot with the node's scalar fields set; FG_NONE if the store is full. */
 static fg_id take_slot(fg_graph *g, int op, double data, void *owner)
 {
     fg_id id = g->free_head;
+    if (g->live >= g->max_live)
+        return FG_NONE;
     if (id != FG_NONE) {
         g->free_head = g->kids[id].bin.a;
     } else {

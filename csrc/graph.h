@@ -56,7 +56,7 @@ typedef struct fg_graph {
     fg_id top;        /* slots ever handed out: ids in [1, top) */
     fg_id live;       /* nodes alive */
     fg_id free_head;  /* first free slot below top, FG_NONE if none */
-    fg_id limit;      /* most slots the store may hold (MemoryError past it) */
+    fg_id max_live;   /* most nodes alive at once: past it, new nodes fail as out of memory */
     fg_id trim_below; /* try to shrink the arrays once live drops below this */
     uint32_t epoch;   /* current visit stamp */
     size_t edge_bytes;
@@ -85,8 +85,10 @@ enum fg_err {
 int fg_init(fg_graph *g);
 void fg_destroy(fg_graph *g);
 
-/* Most slots the store may ever hold; lowering it below what is in use is refused. */
-int fg_set_limit(fg_graph *g, fg_id limit);
+/* Cap the number of live nodes (clamped to what ids can address); nodes alive above
+ * a lowered cap stay, and new ones fail until enough have died. For tests of the
+ * out-of-memory path, and for users who want a hard bound. */
+void fg_set_max_live(fg_graph *g, fg_id max_live);
 
 /* A new node with op, data and operands a, b (FG_NONE for none) and constant c.
  * Takes a reference on each operand; the new node's count is 1 if owner is given,

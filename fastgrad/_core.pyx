@@ -20,6 +20,7 @@ from fastgrad._graph cimport *
 
 __all__ = [
     "Value", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
+    "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
 
@@ -52,7 +53,7 @@ cdef int _raise(int err) except -1:
         raise OverflowError(34, "Numerical result out of range")
     if err == FG_ERANGE:
         raise OverflowError("math range error")
-    raise MemoryError("fastgrad: the graph store cannot grow")
+    raise MemoryError("fastgrad: no room for another node (out of memory or at the node limit)")
 
 
 cdef double _to_double(object x) except? -1.0:
@@ -287,6 +288,11 @@ cdef class Value:
         if not _number(other, &c):
             return NotImplemented
         return G.data[self.id] >= c
+
+    def __reduce__(self):
+        # a Value pickles and deep-copies as a leaf: its graph is not data, and leaves
+        # never recurse, however deep the graph behind them
+        return _restore, (G.data[self.id], G.grad[self.id], self.label)
 
     def __hash__(self):
         # identity, as object.__hash__ (a class defining < must spell it out in C):
@@ -586,6 +592,21 @@ class no_grad:
 
 def is_grad_enabled() -> bool:
     return _grad_enabled
+
+
+def set_node_limit(limit: int | None) -> None:
+    """Cap the number of live nodes (None: no cap). Past it an operation raises
+    MemoryError and changes nothing, as when memory runs out."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"node limit must be >= 0 or None, not {limit}")
+    fg_set_max_live(&G, 2 ** 31 - 2 if limit is None else min(limit, 2 ** 31 - 2))
+
+
+def _restore(double data, double grad, str label) -> Value:
+    """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
+    cdef Value v = Value(data, label)
+    G.grad[v.id] = grad
+    return v
 
 
 def stats() -> dict:

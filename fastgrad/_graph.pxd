@@ -22,14 +22,14 @@ cdef extern from "graph.h" nogil:
         void **owner
         fg_id cap
         fg_id live
-        fg_id limit
+        fg_id max_live
         void (*drop_note)(fg_id id) noexcept
 
     enum fg_err:
         FG_OK, FG_ENOMEM, FG_EZERODIV, FG_EPOWZERO, FG_EDOMAIN, FG_EOVERFLOW, FG_ERANGE
 
     int fg_init(fg_graph *g)
-    int fg_set_limit(fg_graph *g, fg_id limit)
+    void fg_set_max_live(fg_graph *g, fg_id max_live)
     fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
     fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner)
     fg_edges *fg_edges_new(int32_t n)
