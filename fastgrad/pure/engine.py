@@ -19,10 +19,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-import numpy as np
-
 __all__ = [
-    "Value", "sum", "dot", "layer", "no_grad", "is_grad_enabled", "stats",
+    "Value", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
+    "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
 
@@ -31,6 +30,7 @@ _inf = math.inf
 _nan = math.nan
 _grad_enabled = True
 _live_nodes = 0
+_max_live = 2 ** 31 - 2  # as the compiled store: ids are 32-bit
 
 
 def _as_float(x: Any) -> float:
@@ -78,11 +78,11 @@ def _flog(x: float) -> float:
 
 
 def _pow(x: float, y: float) -> float:
-    """Python's x ** y, with ValueError where Python would give a complex number."""
-    r = x ** y
-    if isinstance(r, complex):
+    """Python's x ** y, with ValueError where Python would go complex (and then maybe
+    overflow: a negative finite base to a finite non-integer power is a domain error)."""
+    if x < 0.0 and math.isfinite(x) and math.isfinite(y) and not y.is_integer():
         raise ValueError("math domain error")
-    return r
+    return x ** y
 
 
 def _sigmoid(x: float) -> float:
@@ -104,22 +104,33 @@ def _noop(out: Value) -> None:
 class Value:
     """A scalar and its gradient, remembering how it was computed."""
 
-    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "label", "__weakref__")
+    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "_label", "__weakref__")
     __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
 
     def __init__(self, data: Any, label: str = "") -> None:
         global _live_nodes
-        self._data = _as_float(data)
+        x = _as_float(data)
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, not {type(label).__name__}")
+        if _live_nodes >= _max_live:
+            raise MemoryError("fastgrad: no room for another node (out of memory or at the node limit)")
+        self._data = x
         self._grad = 0.0
         self._backward: Callable[[Value], None] = _noop
         self._children: tuple[Value, ...] = ()
         self._op = ""
-        self.label = label
-        _live_nodes += 1
+        self._label = label
+        _live_nodes += 1  # counted once fully made: __del__ runs for failed ones too
 
     def __del__(self) -> None:
         global _live_nodes
-        _live_nodes -= 1
+        if hasattr(self, "_label"):
+            _live_nodes -= 1
+
+    def __reduce__(self) -> tuple:
+        # a Value pickles and deep-copies as a leaf: its graph is not data, and leaves
+        # never recurse, however deep the graph behind them
+        return _restore, (self._data, self._grad, self._label)
 
     @classmethod
     def _node(cls, data: float, children: tuple, op: str) -> Value:
@@ -153,6 +164,16 @@ class Value:
     @grad.setter
     def grad(self, value: Any) -> None:
         self._grad = _as_float(value)
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"label must be a str, not {type(value).__name__}")
+        self._label = value
 
     @property
     def _prev(self) -> set[Value]:
@@ -411,6 +432,13 @@ class Value:
         self._grad = 0.0
 
 
+def _restore(data: float, grad: float, label: str) -> Value:
+    """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
+    v = Value(data, label)
+    v._grad = grad
+    return v
+
+
 def _topological_order(root: Value) -> list[Value]:
     """Depth-first post-order from root, children in operand order, without recursion."""
     topo: list[Value] = []
@@ -501,6 +529,16 @@ def layer(weights: Sequence[Sequence[Value]], biases: Sequence[Value], x: Sequen
     return outs if f is None else [f(o) for o in outs]
 
 
+def mlp(layers: Sequence[tuple[Sequence[Sequence[Value]], Sequence[Value], str]],
+        x: Sequence[Any]) -> list[Value]:
+    """The last layer's outputs of dense layers applied in turn: layer() on each."""
+    if not layers:
+        raise ValueError("mlp: no layers")
+    for weights, biases, act in layers:
+        x = layer(weights, biases, x, act)
+    return x
+
+
 class no_grad:
     """Context in which operations record no graph: results are leaf Values."""
 
@@ -516,6 +554,15 @@ class no_grad:
 
 def is_grad_enabled() -> bool:
     return _grad_enabled
+
+
+def set_node_limit(limit: int | None) -> None:
+    """Cap the number of live nodes (None: no cap). Past it an operation raises
+    MemoryError and changes nothing, as when memory runs out."""
+    global _max_live
+    if limit is not None and limit < 0:
+        raise ValueError(f"node limit must be >= 0 or None, not {limit}")
+    _max_live = 2 ** 31 - 2 if limit is None else min(limit, 2 ** 31 - 2)
 
 
 def stats() -> dict[str, int]:
@@ -553,6 +600,11 @@ def _state(buf: Any, n: int, what: str) -> np.ndarray:
             and buf.flags.c_contiguous and buf.flags.writeable):
         raise ValueError(f"{what}: expected a writeable float64 array of shape ({n},)")
     return buf
+
+
+def _fsqrt(x: float) -> float:
+    """C's sqrt(x): nan below zero instead of ValueError."""
+    return math.sqrt(x) if x >= 0.0 else _nan
 
 
 def get_data(params: Iterable[Value]) -> np.ndarray:
@@ -602,16 +654,17 @@ def adam_step(params: Iterable[Value], lr: float, beta1: float, beta2: float, ep
         raise ValueError(f"adam_step: step counts from 1, got {step}")
     ml = _state(m, len(ps), "adam_step").tolist()
     vl = _state(v, len(ps), "adam_step").tolist()
-    step_size = lr / (1.0 - beta1 ** float(step))
-    bc2_sqrt = math.sqrt(1.0 - beta2 ** float(step))
+    # IEEE results where Python would raise (beta = 1, eps = 0 with a zero moment, ...)
+    step_size = _fdiv(lr, 1.0 - _fpow(beta1, float(step)))
+    bc2_sqrt = _fsqrt(1.0 - _fpow(beta2, float(step)))
     for i, p in enumerate(ps):
         g = p._grad
         if weight_decay != 0.0:
             g = g + weight_decay * p._data
         ml[i] = beta1 * ml[i] + (1.0 - beta1) * g
         vl[i] = beta2 * vl[i] + (1.0 - beta2) * g * g
-        denom = math.sqrt(vl[i]) / bc2_sqrt + eps
-        p._data = p._data - step_size * (ml[i] / denom)
+        denom = _fdiv(_fsqrt(vl[i]), bc2_sqrt) + eps
+        p._data = p._data - step_size * _fdiv(ml[i], denom)
     m[:] = ml
     v[:] = vl
 
