@@ -28,7 +28,17 @@ cdef fg_graph G
 if fg_init(&G):
     raise MemoryError("fastgrad: cannot allocate the graph store")
 
-cdef bint _grad_enabled = True
+# The grad mode is per thread, as in PyTorch: no_grad in one thread leaves the
+# others recording. A C thread-local: read on every operation, it must be cheap.
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    static __declspec(thread) int fastgrad_grad_off;
+    #else
+    static __thread int fastgrad_grad_off;
+    #endif
+    """
+    int fastgrad_grad_off
 
 # label of each labelled node; the store flags those and tells us when one dies
 cdef dict _notes = {}
@@ -331,7 +341,7 @@ cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
     """A facade on a new node; a leaf under no_grad. The facade is made first: if the
     node cannot be, the facade dies owning nothing."""
     cdef Value v = Value.__new__(Value)
-    if _grad_enabled:
+    if not fastgrad_grad_off:
         return _own(v, fg_node(&G, op, data, a, b, c, <void *>v))
     return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
 
@@ -391,7 +401,7 @@ cdef Value _new_nary(Value v, int op, fg_edges *e):
     """v made the owner of a new n-ary node over e (a leaf under no_grad); e is taken
     over. The caller keeps e's operands alive until this returns."""
     cdef double data = fg_forward_nary(&G, op, e)
-    if _grad_enabled:
+    if not fastgrad_grad_off:
         return _own(v, fg_nary(&G, op, data, e, <void *>v))
     fg_edges_free(e)
     return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
@@ -505,7 +515,7 @@ cdef fg_edges *_dense(weights, biases, const fg_edges *xs, int code) except NULL
                 raise
             data = fg_forward_nary(&G, FG_DOT, e)
             fg_forward(code, data, 0.0, &out)  # activations cannot fail
-            if not _grad_enabled:
+            if fastgrad_grad_off:
                 fg_edges_free(e)
                 ys.cst[j] = out
                 continue
@@ -581,17 +591,17 @@ class no_grad:
     """Context in which operations record no graph: results are leaf Values."""
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = False
+        global fastgrad_grad_off
+        self._prev = fastgrad_grad_off
+        fastgrad_grad_off = 1
 
     def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self._prev
+        global fastgrad_grad_off
+        fastgrad_grad_off = self._prev
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    return not fastgrad_grad_off
 
 
 def set_node_limit(limit: int | None) -> None:

@@ -15,6 +15,7 @@ purpose, and the compiled core does exactly the same, so the two agree bitwise:
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ __all__ = [
 _builtin_sum = sum
 _inf = math.inf
 _nan = math.nan
-_grad_enabled = True
+_mode = threading.local()  # per thread, as in PyTorch: .grad_off set by no_grad
 _live_nodes = 0
 _max_live = 2 ** 31 - 2  # as the compiled store: ids are 32-bit
 
@@ -136,7 +137,7 @@ class Value:
     def _node(cls, data: float, children: tuple, op: str) -> Value:
         """A result node. Under no_grad it is a leaf: no children, nothing kept alive."""
         out = cls(data)
-        if _grad_enabled:
+        if not getattr(_mode, "grad_off", False):
             out._children = children
             out._op = op
         return out
@@ -543,17 +544,15 @@ class no_grad:
     """Context in which operations record no graph: results are leaf Values."""
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = False
+        self._prev = getattr(_mode, "grad_off", False)
+        _mode.grad_off = True
 
     def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _mode.grad_off = self._prev
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    return not getattr(_mode, "grad_off", False)
 
 
 def set_node_limit(limit: int | None) -> None:
