@@ -61,17 +61,6 @@ int fg_init(fg_graph *g)
     return grow_store(g);
 }
 
-void fg_destroy(fg_graph *g)
-{
-    for (fg_id id = 1; id < g->top; id++)
-        if (g->op[id] == FG_SUM || g->op[id] == FG_DOT)
-            fg_edges_free(g->kids[id].nary);
-    free(g->data); free(g->grad); free(g->cst); free(g->op); free(g->flags);
-    free(g->kids); free(g->refs); free(g->mark); free(g->owner);
-    fg_free_scratch(g);
-    memset(g, 0, sizeof *g);
-}
-
 void fg_set_max_live(fg_graph *g, fg_id max_live)
 {
     g->max_live = max_live < 0 ? 0 : (max_live > FG_MAX_SLOTS - 1 ? FG_MAX_SLOTS - 1 : max_live);

@@ -82,8 +82,9 @@ enum fg_err {
     FG_ERANGE,      /* exp(x) overflowed (Python: "math range error") */
 };
 
+/* An empty store; -1 when even that cannot be allocated. The store lives as long as
+ * the process (the facade's one graph), so there is no destructor. */
 int fg_init(fg_graph *g);
-void fg_destroy(fg_graph *g);
 
 /* Cap the number of live nodes (clamped to what ids can address); nodes alive above
  * a lowered cap stay, and new ones fail until enough have died. For tests of the
