@@ -6,7 +6,7 @@ import importlib.util
 import statistics
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 

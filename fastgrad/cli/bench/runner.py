@@ -98,8 +98,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     info = report.machine()
     target_items = report.targets(results)
     tables = [report.results_table(results, backends),
-              report.ratio_table(results, backends, args.baseline),
-              report.targets_table(target_items)]
+              report.ratio_table(results, backends, args.baseline)]
+    if any(t.met is not None for t in target_items):
+        tables.append(report.targets_table(target_items))
     print(f"fastgrad bench ({'quick' if args.quick else 'full'}): medians, "
           f"chain {config.chain_ops} ops, {config.budget:g} s a cell", file=out)
     print(f"machine: {info['cpu']}; Python {info['python']}", file=out)

@@ -14,13 +14,14 @@ class Metric:
     key: str
     workload: str
     label: str
-    unit: str  # "s" (seconds), "B" (bytes), or "nodes"
+    unit: str  # "s" (seconds), "B" (bytes), "x" (a ratio) or "nodes"
     ratio: bool = True  # False where a ratio means nothing (a residue that should be 0)
 
 
 METRICS = (
     Metric("op_forward", "per-op", "per-op forward (mixed * + - / relu), per op", "s"),
     Metric("op_backward", "per-op", "per-op backward, per op", "s"),
+    Metric("op_over_floats", "per-op", "per-op forward over floats, interleaved", "x", ratio=False),
     Metric("moons_step", "moons", "moons demo step (100 samples, MLP 2-16-16-1)", "s"),
     Metric("chain_forward", "deep-chain", "deep chain forward, whole chain", "s"),
     Metric("chain_backward", "deep-chain", "deep chain backward, whole chain", "s"),

@@ -3,6 +3,7 @@ workload is per-op, batched tensors where it is a model."""
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -10,9 +11,9 @@ import torch
 from fastgrad.cli import moons
 from fastgrad.cli.bench.measure import NA, repeat, rss
 from fastgrad.cli.bench.spec import Config
+from fastgrad.cli.bench import workloads
 from fastgrad.cli.bench.workloads import (
-    CHAIN_B, CHAIN_W, DIGITS_BATCH, DIGITS_LR, OPS_PER_GRAPH, PAIRS, Result, chain, load_digits,
-    mesh_points, mixed,
+    CHAIN_B, CHAIN_W, DIGITS_BATCH, DIGITS_LR, Result, chain, load_digits, mesh_points,
 )
 
 DT = torch.float64
@@ -34,24 +35,6 @@ def _mlp(sizes: list[int], seed: int) -> torch.nn.Sequential:
         if i < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
     return torch.nn.Sequential(*layers)
-
-
-def per_op(config: Config) -> Result:
-    leaves = [(_scalar(a), _scalar(b)) for a, b in PAIRS]
-
-    def sample() -> tuple[float, float]:
-        y0 = _scalar(0.1)
-        t0 = time.perf_counter()
-        y = mixed(y0, leaves)
-        t1 = time.perf_counter()
-        y.backward()
-        t2 = time.perf_counter()
-        del y
-        t3 = time.perf_counter()
-        return (t1 - t0 + t3 - t2) / OPS_PER_GRAPH, (t2 - t1) / OPS_PER_GRAPH
-
-    forward, backward = repeat(sample, config)
-    return {"op_forward": forward, "op_backward": backward}
 
 
 def moons_step(config: Config) -> Result:
@@ -83,23 +66,6 @@ def moons_step(config: Config) -> Result:
         return (time.perf_counter() - t0,)
 
     return {"moons_step": repeat(sample, config)[0]}
-
-
-def deep_chain(config: Config) -> Result:
-    n = config.chain_ops
-    w, b = _scalar(CHAIN_W), _scalar(CHAIN_B)
-
-    def sample() -> tuple[float, float]:
-        y0 = _scalar(1.0)
-        t0 = time.perf_counter()
-        y = chain(y0, w, b, n)
-        t1 = time.perf_counter()
-        y.backward()
-        return t1 - t0, time.perf_counter() - t1
-
-    sample()  # warm-up
-    forward, backward = repeat(sample, config, min_repeats=min(3, config.min_repeats))
-    return {"chain_forward": forward, "chain_backward": backward}
 
 
 def memory(config: Config) -> Result:
@@ -152,5 +118,8 @@ def digits_step(config: Config) -> Result:
     return {"digits_step": repeat(sample, config)[0]}
 
 
-WORKLOADS = {"per-op": per_op, "moons": moons_step, "deep-chain": deep_chain, "memory": memory,
-             "mesh": mesh, "digits": digits_step}
+WORKLOADS: dict[str, Callable[[Config], Result]] = {
+    "per-op": lambda config: workloads.per_op(_scalar, config), "moons": moons_step,
+    "deep-chain": lambda config: workloads.deep_chain(_scalar, config), "memory": memory,
+    "mesh": mesh, "digits": digits_step,
+}

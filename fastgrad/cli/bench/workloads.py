@@ -62,12 +62,18 @@ def chain(y: Any, w: Any, b: Any, ops: int) -> Any:
     return y
 
 
-def per_op(kit: Kit, config: Config) -> Result:
-    V = kit.Value
-    leaves = [(V(a), V(b)) for a, b in PAIRS]
+def per_op(make: Callable[[float], Any], config: Config) -> Result:
+    """Forward and backward time per op of the mixed loop; make(x) builds a leaf.
 
-    def sample() -> tuple[float, float]:
-        y0 = V(0.1)
+    Each sample also times the floats loop just before, so the ratio to the floor is
+    taken under the same machine load (this machine's load drifts between processes).
+    """
+    leaves = [(make(a), make(b)) for a, b in PAIRS]
+
+    def sample() -> tuple[float, float, float]:
+        y0 = make(0.1)
+        t = time.perf_counter()
+        mixed_floats(0.1, PAIRS)
         t0 = time.perf_counter()
         y = mixed(y0, leaves)
         t1 = time.perf_counter()
@@ -75,10 +81,11 @@ def per_op(kit: Kit, config: Config) -> Result:
         t2 = time.perf_counter()
         del y  # freeing the graph is part of an op's cost, as freeing a float is
         t3 = time.perf_counter()
-        return (t1 - t0 + t3 - t2) / OPS_PER_GRAPH, (t2 - t1) / OPS_PER_GRAPH
+        forward = t1 - t0 + t3 - t2
+        return forward / OPS_PER_GRAPH, (t2 - t1) / OPS_PER_GRAPH, forward / (t0 - t)
 
-    forward, backward = repeat(sample, config)
-    return {"op_forward": forward, "op_backward": backward}
+    forward, backward, over_floats = repeat(sample, config)
+    return {"op_forward": forward, "op_backward": backward, "op_over_floats": over_floats}
 
 
 def per_op_floats(config: Config) -> Result:
@@ -105,14 +112,15 @@ def moons_step(kit: Kit, config: Config) -> Result:
     return {"moons_step": repeat(sample, config)[0]}
 
 
-def deep_chain(kit: Kit, config: Config) -> Result:
-    V, n = kit.Value, config.chain_ops
-    w, b = V(CHAIN_W), V(CHAIN_B)
+def deep_chain(make: Callable[[float], Any], config: Config) -> Result:
+    """Forward and backward time of an n-op chain; make(x) builds a leaf."""
+    n = config.chain_ops
+    w, b = make(CHAIN_W), make(CHAIN_B)
     failure: NA | None = None
 
     def sample() -> tuple[float, float]:
         nonlocal failure
-        y0 = V(1.0)
+        y0 = make(1.0)
         t0 = time.perf_counter()
         y = chain(y0, w, b, n)
         t1 = time.perf_counter()
@@ -247,6 +255,9 @@ def load_digits() -> tuple[np.ndarray, list[int]]:
     return digits.data / 16.0, [int(t) for t in digits.target]
 
 
-ENGINE_WORKLOADS = {"per-op": per_op, "moons": moons_step, "deep-chain": deep_chain,
-                    "memory": memory, "mesh": mesh, "digits": digits_step}
+ENGINE_WORKLOADS: dict[str, Callable[[Kit, Config], Result]] = {
+    "per-op": lambda kit, config: per_op(kit.Value, config), "moons": moons_step,
+    "deep-chain": lambda kit, config: deep_chain(kit.Value, config), "memory": memory,
+    "mesh": mesh, "digits": digits_step,
+}
 FLOAT_WORKLOADS = {"per-op": per_op_floats, "deep-chain": deep_chain_floats}
