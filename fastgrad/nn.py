@@ -1,0 +1,247 @@
+"""Neural-network modules with micrograd's API: Module, Neuron, Layer, MLP.
+
+Constructor arguments, call results, parameter order and reprs are micrograd's, and the
+initial weights are drawn from Python's `random` in micrograd's order, so after
+`random.seed(s)` a model starts from micrograd's weights and follows its loss curve.
+The arithmetic is fused: a neuron is one dot-plus-bias node (then its activation), a
+Layer or MLP call is one engine call, and `predict` runs a whole array with no graph.
+"""
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Callable, Mapping, Sequence, Union
+
+import numpy as np
+
+from fastgrad._state import check_keys, real_array
+
+from .engine import Value, dot, get_data, mlp, mlp_predict, no_grad, set_data, set_grad
+from .engine import layer as _dense
+
+__all__ = ["Module", "Neuron", "Layer", "MLP"]
+
+Inputs = Union[Sequence[Any], np.ndarray]
+LayerSpec = tuple[list[list[Value]], list[Value], str]  # (weights, biases, act) for the engine
+
+# activation name -> (repr prefix, the Value method applying it; None for linear)
+_ACTIVATIONS: dict[str, tuple[str, Callable[[Value], Value] | None]] = {
+    "relu": ("ReLU", Value.relu), "tanh": ("Tanh", Value.tanh),
+    "sigmoid": ("Sigmoid", Value.sigmoid), "linear": ("Linear", None),
+}
+
+# Bumped whenever a Neuron's w, b or nonlin is assigned, so a Layer knows its cached
+# weight lists may be stale without re-reading every neuron on every call.
+_generation = 0
+
+
+def _activation(nonlin: Any) -> str:
+    """The activation name for micrograd's flag (truthy: ReLU) or a named activation."""
+    if isinstance(nonlin, str):
+        if nonlin not in _ACTIVATIONS:
+            raise ValueError(f"nonlin must be True, False or one of {sorted(_ACTIVATIONS)}, "
+                             f"not {nonlin!r}")
+        return nonlin
+    return "relu" if nonlin else "linear"
+
+
+def _count(n: Any, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{name} must be a non-negative int, not {n!r}")
+    return int(n)
+
+
+def _inputs(x: Inputs, nin: int, owner: Module) -> Sequence[Any]:
+    """x as a sequence of nin numbers or Values; ValueError otherwise."""
+    if not isinstance(x, (list, tuple)):
+        x = list(x)
+    if len(x) != nin:
+        raise ValueError(f"{type(owner).__name__} takes {nin} inputs, got {len(x)}")
+    return x
+
+
+class Module:
+    """Base class: parameters, gradients, whole-array prediction and checkpoints."""
+
+    def zero_grad(self) -> None:
+        set_grad(self.parameters(), 0.0)
+
+    def parameters(self) -> list[Value]:
+        return []
+
+    def _layer_specs(self) -> list[LayerSpec] | None:
+        """The model as dense layers for engine.mlp_predict, or None if it is something else."""
+        return None
+
+    def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
+        """(key, parameters, shape) of each state-dict array."""
+        ps = self.parameters()
+        return [("parameters", ps, (len(ps),))]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The model's outputs for every row of the 2-D array X, recording no graph.
+
+        Returns a float64 array of shape (n,) for a model with one output (as a call
+        unwraps it), else (n, outputs). Neuron, Layer and MLP compute it in one engine
+        call, bitwise equal to calling the model on each row.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"predict takes a 2-D array (samples, features), not shape {X.shape}")
+        specs = self._layer_specs()
+        if specs is not None:
+            out = mlp_predict(specs, X)
+        else:  # any other Module: its own __call__, one row at a time
+            with no_grad():
+                rows = [self(row) for row in X.tolist()]
+            if not rows:
+                return np.empty(0)
+            out = np.array([[float(v) for v in r] if isinstance(r, (list, tuple)) else [float(r)]
+                            for r in rows], dtype=np.float64)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The parameters' data as named float64 arrays (copies)."""
+        return {key: get_data(ps).reshape(shape) for key, ps, shape in self._state_groups()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set the parameters from a state dict with exactly this model's keys and shapes.
+
+        A missing or unexpected key, a shape mismatch or a non-numeric array raises
+        before any parameter changes.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        groups = self._state_groups()
+        check_keys(state, [key for key, _, _ in groups], owner)
+        values = [real_array(state[key], shape, key, owner).ravel() for key, _, shape in groups]
+        set_data([p for _, ps, _ in groups for p in ps],
+                 np.concatenate(values) if values else np.empty(0))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state dict to `path` (exactly that name) as an .npz archive."""
+        with open(path, "wb") as f:
+            np.savez(f, **self.state_dict())
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Load parameters saved by save(). Never unpickles: an untrusted file runs no code."""
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path!r} is not an .npz archive")
+        with archive:
+            state = {key: archive[key] for key in archive.files}
+        self.load_state_dict(state)
+
+
+class Neuron(Module):
+    """act(w . x + b): one fused dot-plus-bias node, then the activation."""
+
+    def __init__(self, nin: int, nonlin: bool | str = True) -> None:
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(_count(nin, "nin"))]
+        self.b = Value(0)
+        self.nonlin = nonlin
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "nonlin":
+            object.__setattr__(self, "_act", _activation(value))
+        object.__setattr__(self, name, value)
+        if name in ("w", "b", "nonlin"):
+            global _generation
+            _generation += 1
+
+    def __call__(self, x: Inputs) -> Value:
+        out = dot(self.w, _inputs(x, len(self.w), self), self.b)
+        apply = _ACTIVATIONS[self._act][1]
+        return out if apply is None else apply(out)
+
+    def parameters(self) -> list[Value]:
+        return self.w + [self.b]
+
+    def _layer_specs(self) -> list[LayerSpec]:
+        return [([self.w], [self.b], self._act)]
+
+    def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
+        return [("w", self.w, (len(self.w),)), ("b", [self.b], ())]
+
+    def __repr__(self) -> str:
+        return f"{_ACTIVATIONS[self._act][0]}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """nout neurons on the same inputs; a call is one engine.layer call.
+
+    The engine's weight lists are cached, and rebuilt when `neurons` or a neuron's
+    w, b or nonlin is reassigned.
+    """
+
+    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
+        self.neurons = [Neuron(nin, **kwargs) for _ in range(_count(nout, "nout"))]
+        self._cache: tuple[int, list[Neuron] | None, Any] = (-1, None, None)
+
+    def _spec(self) -> LayerSpec:
+        """(weights, biases, activation) for the engine, rebuilt only when a neuron changed."""
+        generation, neurons, spec = self._cache
+        if generation == _generation and neurons == self.neurons:
+            return spec
+        neurons = list(self.neurons)
+        acts = {n._act for n in neurons}
+        nins = {len(n.w) for n in neurons}
+        if len(acts) > 1 or len(nins) > 1:
+            raise ValueError(f"the neurons of a Layer must share one activation and input "
+                             f"size, not {sorted(acts)} and {sorted(nins)}")
+        spec = ([n.w for n in neurons], [n.b for n in neurons], acts.pop() if acts else "linear")
+        self._cache = (_generation, neurons, spec)
+        return spec
+
+    def __call__(self, x: Inputs) -> Value | list[Value]:
+        weights, biases, act = self._spec()
+        if not weights:  # no neurons: micrograd gives [] whatever the input
+            return []
+        out = _dense(weights, biases, _inputs(x, len(weights[0]), self), act)
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def _layer_specs(self) -> list[LayerSpec]:
+        return [self._spec()]
+
+    def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
+        weights, biases, _ = self._spec()
+        nin = len(weights[0]) if weights else 0
+        return [("weight", [w for row in weights for w in row], (len(weights), nin)),
+                ("bias", biases, (len(biases),))]
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """Dense layers, ReLU on all but the last, as micrograd's MLP."""
+
+    def __init__(self, nin: int, nouts: Sequence[int]) -> None:
+        sz = [nin] + list(nouts)
+        self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
+                       for i in range(len(nouts))]
+
+    def __call__(self, x: Inputs) -> Value | list[Value]:
+        """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
+        where micrograd would crash); a single output is unwrapped."""
+        if not self.layers:
+            return x
+        specs = self._layer_specs()
+        first = specs[0][0]
+        out = mlp(specs, _inputs(x, len(first[0]), self) if first else x)
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def _layer_specs(self) -> list[LayerSpec]:
+        return [layer._spec() for layer in self.layers]
+
+    def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
+        return [(f"layers.{i}.{key}", ps, shape)
+                for i, layer in enumerate(self.layers) for key, ps, shape in layer._state_groups()]
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -1,0 +1,2 @@
+from fastgrad._bind import bind
+bind(globals(), "optim")
