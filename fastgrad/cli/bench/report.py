@@ -103,7 +103,8 @@ def ratio_table(results: Results, backends: list[str], baseline: str) -> Table:
             cell = row_values.get(backend)
             usable = isinstance(base, float) and base > 0 and isinstance(cell, float)
             row.append(_times(cell / base) if usable else "")
-        rows.append(row)
+        if any(row[1:]):
+            rows.append(row)
     header = [f"ratio to {BACKEND_TITLES[baseline]}"] + [BACKEND_TITLES[b] for b in backends]
     return Table(header, rows, [])
 

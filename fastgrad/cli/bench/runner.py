@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             if missing:
                 cells = {k: NA(f"needs {module}", why) for k in keys}
             elif backend in unavailable:
-                cells = {k: NA("unavailable", unavailable[backend]) for k in keys}
+                continue
             else:
                 status.show(f"{workload} on {backend}")
                 cells = _measure(backend, workload, config, args.timeout, unavailable)
@@ -94,20 +94,24 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 results[key][backend] = cell
     status.close()
 
-    backends = [b for b in backends if any(b in row for row in results.values())]
+    backends = [b for b in backends if b not in unavailable]
     info = report.machine()
     target_items = report.targets(results)
-    tables = [report.results_table(results, backends),
-              report.ratio_table(results, backends, args.baseline)]
+    tables = [report.results_table(results, backends)]
+    if args.baseline not in unavailable:
+        tables.append(report.ratio_table(results, backends, args.baseline))
     if any(t.met is not None for t in target_items):
         tables.append(report.targets_table(target_items))
     print(f"fastgrad bench ({'quick' if args.quick else 'full'}): medians, "
           f"chain {config.chain_ops} ops, {config.budget:g} s a cell", file=out)
     print(f"machine: {info['cpu']}; Python {info['python']}", file=out)
+    for backend, why in unavailable.items():
+        print(f"not run on {backend}: {why}", file=out)
     for table in tables:
         print("\n" + table.render(args.markdown), file=out)
     if args.json:
-        _write_json(args.json, args.command_line, info, config, results, target_items)
+        _write_json(args.json, args.command_line, info, config, results, unavailable,
+                    target_items)
         print(f"\nresults written to {args.json}", file=out)
     return 0
 
@@ -128,7 +132,7 @@ def _measure(backend: str, workload: str, config: Config, timeout: float,
     answer = json.loads(proc.stdout.strip().splitlines()[-1])
     if "unavailable" in answer:
         unavailable[backend] = answer["unavailable"]
-        return _all(workload, NA("unavailable", answer["unavailable"]))
+        return {}
     cells: dict[str, float | NA] = {k: float(v) for k, v in answer["values"].items()}
     cells.update({k: NA(*v) for k, v in answer["na"].items()})
     return cells
@@ -139,7 +143,7 @@ def _all(workload: str, na: NA) -> dict[str, float | NA]:
 
 
 def _write_json(path: str, command: str, info: dict, config: Config, results: report.Results,
-                target_items: list[report.Target]) -> None:
+                unavailable: dict[str, str], target_items: list[report.Target]) -> None:
     def cell(v: float | NA) -> float | dict:
         return v if isinstance(v, float) else {"na": v.short, "detail": v.detail}
     doc = {
@@ -148,6 +152,7 @@ def _write_json(path: str, command: str, info: dict, config: Config, results: re
         "metrics": {m.key: {"workload": m.workload, "label": m.label, "unit": m.unit}
                     for m in METRICS if m.key in results},
         "results": {k: {b: cell(v) for b, v in row.items()} for k, row in results.items()},
+        "unavailable": unavailable,
         "targets": [dataclasses.asdict(t) for t in target_items],
     }
     with open(path, "w", encoding="utf-8") as f:
