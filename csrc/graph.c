@@ -104,41 +104,104 @@ fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void
     return id;
 }
 
-fg_edges *fg_edges_new(int32_t n)
+static size_t block_bytes(int32_t n)
 {
-    fg_edges *e;
-    size_t bytes;
-    if (n < 0)
-        return NULL;
-    bytes = sizeof(fg_edges) + (size_t)n * (sizeof(double) + sizeof(fg_id));
-    e = malloc(bytes);
-    if (!e)
-        return NULL;
-    e->n = n;
-    e->cst = (double *)(e + 1); /* doubles first: they need the stricter alignment */
-    e->ids = (fg_id *)(e->cst + n);
-    return e;
+    return sizeof(fg_block) + (size_t)n * (sizeof(double) + sizeof(fg_id));
 }
 
-void fg_edges_free(fg_edges *e) { free(e); }
-
-static size_t edges_bytes(const fg_edges *e)
+fg_block *fg_block_new(fg_graph *g, int32_t n)
 {
-    return sizeof(fg_edges) + (size_t)e->n * (sizeof(double) + sizeof(fg_id));
+    fg_block *b;
+    if (n < 0 || !(b = malloc(block_bytes(n))))
+        return NULL;
+    b->refs = 1;
+    b->n = n;
+    b->sealed = 0;
+    b->leaves = 0;
+    b->mark = 0;
+    b->cst = (double *)(b + 1); /* doubles first: they need the stricter alignment */
+    b->ids = (fg_id *)(b->cst + n);
+    g->block_bytes += block_bytes(n);
+    return b;
 }
 
-fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner)
+void fg_block_seal(fg_graph *g, fg_block *b)
 {
-    fg_id id = take_slot(g, op, data, owner);
-    if (id == FG_NONE) {
-        fg_edges_free(e);
+    b->leaves = 1;
+    for (int32_t i = 0; i < b->n; i++) {
+        fg_id c = b->ids[i];
+        if (c != FG_NONE) {
+            g->refs[c]++;
+            if (g->op[c] != FG_LEAF) /* a node's op never changes while it lives */
+                b->leaves = 0;
+        }
+    }
+    b->sealed = 1;
+}
+
+/* Let go of one reference on b; if it was the last, free b and push the nodes that
+ * b alone kept alive onto the release worklist *head (see release). */
+static void drop_block(fg_graph *g, fg_block *b, fg_id *head)
+{
+    if (--b->refs > 0)
+        return;
+    if (b->sealed)
+        for (int32_t i = 0; i < b->n; i++) {
+            fg_id c = b->ids[i];
+            if (c != FG_NONE && --g->refs[c] == 0) {
+                g->mark[c] = (uint32_t)*head;
+                *head = c;
+            }
+        }
+    g->block_bytes -= block_bytes(b->n);
+    free(b);
+}
+
+fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
+{
+    fg_id id = take_slot(g, FG_SUM, data, owner);
+    if (id == FG_NONE)
+        return FG_NONE;
+    terms->refs++;
+    g->kids[id].sum = terms;
+    return id;
+}
+
+/* Dot nodes come and go by the thousand per training step: their operand pairs are
+ * recycled through a free list (linked through w) instead of malloc and free. */
+static fg_pair *take_pair(fg_graph *g)
+{
+    fg_pair *d = g->free_pairs;
+    if (d) {
+        g->free_pairs = (fg_pair *)d->w;
+        return d;
+    }
+    if ((d = malloc(sizeof *d)))
+        g->block_bytes += sizeof *d;
+    return d;
+}
+
+static void give_pair(fg_graph *g, fg_pair *d)
+{
+    d->w = (fg_block *)g->free_pairs;
+    g->free_pairs = d;
+}
+
+fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
+{
+    fg_pair *d = take_pair(g);
+    fg_id id;
+    if (!d)
+        return FG_NONE;
+    if ((id = take_slot(g, FG_DOT, data, owner)) == FG_NONE) {
+        give_pair(g, d);
         return FG_NONE;
     }
-    g->kids[id].nary = e;
-    g->edge_bytes += edges_bytes(e);
-    for (int32_t i = 0; i < e->n; i++)
-        if (e->ids[i] != FG_NONE)
-            g->refs[e->ids[i]]++;
+    d->w = w;
+    d->x = x;
+    w->refs++;
+    x->refs++;
+    g->kids[id].dot = d;
     return id;
 }
 
@@ -173,10 +236,6 @@ static void free_slot(fg_graph *g, fg_id id)
 {
     if (g->flags[id] & FG_FLAG_NOTE)
         g->drop_note(id);
-    if (g->op[id] == FG_SUM || g->op[id] == FG_DOT) {
-        g->edge_bytes -= edges_bytes(g->kids[id].nary);
-        fg_edges_free(g->kids[id].nary);
-    }
     g->op[id] = FG_FREE;
     g->owner[id] = NULL;
     g->kids[id].bin.a = g->free_head;
@@ -184,27 +243,29 @@ static void free_slot(fg_graph *g, fg_id id)
     g->live--;
 }
 
-/* Free a node whose count is zero and every operand that only it kept alive.
- * Dead nodes wait on a worklist linked through their own mark field, which a dead
+static void trim(fg_graph *g);
+
+/* Free the nodes on a worklist, and every operand that only they kept alive.
+ * Dead nodes wait on the list linked through their own mark field, which a dead
  * node no longer needs (walks start from live nodes and only reach live ones), so
  * this neither recurses nor allocates: a chain of any length frees in O(1) space. */
-static void release(fg_graph *g, fg_id id)
+static void release(fg_graph *g, fg_id head)
 {
-    fg_id head = id;
-    g->mark[id] = FG_NONE;
     while (head != FG_NONE) {
         fg_id x = head;
         head = (fg_id)g->mark[x];
-        if (g->op[x] == FG_SUM || g->op[x] == FG_DOT) {
-            const fg_edges *e = g->kids[x].nary;
-            for (int32_t i = 0; i < e->n; i++) {
-                fg_id c = e->ids[i];
-                if (c != FG_NONE && --g->refs[c] == 0) {
-                    g->mark[c] = (uint32_t)head;
-                    head = c;
-                }
-            }
-        } else {
+        switch (g->op[x]) {
+        case FG_SUM:
+            drop_block(g, g->kids[x].sum, &head);
+            break;
+        case FG_DOT: {
+            fg_pair *d = g->kids[x].dot;
+            drop_block(g, d->w, &head);
+            drop_block(g, d->x, &head);
+            give_pair(g, d);
+            break;
+        }
+        default: {
             fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
             if (a != FG_NONE && --g->refs[a] == 0) {
                 g->mark[a] = (uint32_t)head;
@@ -215,8 +276,18 @@ static void release(fg_graph *g, fg_id id)
                 head = b;
             }
         }
+        }
         free_slot(g, x);
     }
+    if (g->live < g->trim_below)
+        trim(g);
+}
+
+void fg_block_drop(fg_graph *g, fg_block *b)
+{
+    fg_id head = FG_NONE;
+    drop_block(g, b, &head);
+    release(g, head);
 }
 
 /* Give memory back after a large graph dies. Slots below the highest live id stay
@@ -255,25 +326,32 @@ static void trim(fg_graph *g)
     g->cap = new_cap;
     g->trim_below = trim_threshold(new_cap);
     fg_free_scratch(g);
+    while (g->free_pairs) {
+        fg_pair *d = g->free_pairs;
+        g->free_pairs = (fg_pair *)d->w;
+        g->block_bytes -= sizeof *d;
+        free(d);
+    }
 }
 
 void fg_decref(fg_graph *g, fg_id id)
 {
     if (--g->refs[id] == 0) {
+        g->mark[id] = FG_NONE;
         release(g, id);
-        if (g->live < g->trim_below)
-            trim(g);
     }
 }
 
 void fg_discard(fg_graph *g, fg_id id)
 {
-    if (g->refs[id] == 0)
+    if (g->refs[id] == 0) {
+        g->mark[id] = FG_NONE;
         release(g, id);
+    }
 }
 
 size_t fg_bytes(const fg_graph *g)
 {
-    return fg_bytes_per_slot() * (size_t)g->cap + g->edge_bytes
+    return fg_bytes_per_slot() * (size_t)g->cap + g->block_bytes
            + g->scratch_cap * (2 * sizeof(fg_id) + sizeof(int32_t));
 }

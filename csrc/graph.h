@@ -1,9 +1,9 @@
 /* The graph store: every node of every live graph, as parallel arrays indexed by id.
  *
  * A node is a scalar (data, grad), the op that made it, and its operands: up to two
- * node ids plus one folded constant, or for n-ary ops (sum, dot) a separately
- * allocated edge list. Nodes are reference counted: each parent edge holds one
- * reference, and so does the node's owner (the facade object that names it, if any).
+ * node ids plus one folded constant, or for n-ary ops (sum, dot) shared operand
+ * blocks. Nodes are reference counted: each operand slot holds one reference, and so
+ * does the node's owner (the facade object that names it, if any).
  * A node whose count drops to zero is freed at once, and so is everything only it
  * kept alive, iteratively. Freed slots are reused through a free list.
  *
@@ -25,19 +25,34 @@ typedef int32_t fg_id;
 /* Per-node flags. */
 #define FG_FLAG_NOTE 1 /* the owner keeps side data (a label) to drop when the node dies */
 
-/* Operands of an n-ary node: n slots, each a node id or, where ids[i] == FG_NONE,
- * the constant cst[i]. One allocation: the arrays follow the header. */
-typedef struct fg_edges {
+/* A shared list of operand slots, each a node id or, where ids[i] == FG_NONE, the
+ * constant cst[i]: a sum's terms, or a dot's weights (then its bias) or its inputs.
+ * Every node using a block holds one reference on it, and so does its maker until it
+ * lets go; a sealed block holds one reference on each node in it. So the inputs of a
+ * dense layer are counted once per layer call, not once per neuron, and a layer's
+ * weights once per layer, not once per call. One allocation: slots follow the header. */
+typedef struct fg_block {
+    int32_t refs;
     int32_t n;
+    uint8_t sealed;   /* holds its references (fg_block_seal) */
+    uint8_t leaves;   /* no slot is a node with operands: a walk has nothing to enter */
+    uint64_t mark;    /* the walk that last saw every node of the block */
     fg_id *ids;
     double *cst;
-} fg_edges;
+} fg_block;
+
+/* The operands of FG_DOT, bias + w[0]*x[0] + w[1]*x[1] + ... */
+typedef struct fg_pair {
+    fg_block *w;      /* n weights, then the bias */
+    fg_block *x;      /* n inputs */
+} fg_pair;
 
 typedef union fg_kids {
     struct {
         fg_id a, b;
     } bin;           /* unary and binary ops; a free slot keeps the next free id in a */
-    fg_edges *nary;  /* FG_SUM, FG_DOT */
+    fg_block *sum;   /* FG_SUM */
+    fg_pair *dot;    /* FG_DOT */
 } fg_kids;
 
 typedef struct fg_graph {
@@ -58,8 +73,9 @@ typedef struct fg_graph {
     fg_id free_head;  /* first free slot below top, FG_NONE if none */
     fg_id max_live;   /* most nodes alive at once: past it, new nodes fail as out of memory */
     fg_id trim_below; /* try to shrink the arrays once live drops below this */
-    uint32_t epoch;   /* current visit stamp */
-    size_t edge_bytes;
+    uint64_t epoch;   /* current walk; node marks keep its low 32 bits */
+    size_t block_bytes;
+    fg_pair *free_pairs; /* dot operand pairs to reuse */
 
     /* scratch for the sweeps, grown on demand and kept */
     fg_id *stack;
@@ -96,11 +112,20 @@ void fg_set_max_live(fg_graph *g, fg_id max_live);
  * else 0 (a parent must take it). Returns FG_NONE when the store cannot grow. */
 fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner);
 
-/* A new n-ary node over e, which it takes over (also when it fails). */
-fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner);
+/* A block of n slots for the caller to fill, holding one reference (the caller's);
+ * NULL when memory runs out. */
+fg_block *fg_block_new(fg_graph *g, int32_t n);
 
-fg_edges *fg_edges_new(int32_t n);
-void fg_edges_free(fg_edges *e);
+/* Once filled: take a reference on each node in the block. */
+void fg_block_seal(fg_graph *g, fg_block *b);
+
+/* Let go of one reference; the last frees the block and drops its references. */
+void fg_block_drop(fg_graph *g, fg_block *b);
+
+/* A new sum node over terms, or dot node over weights w and inputs x (w->n == x->n + 1),
+ * taking a reference on each block. FG_NONE when the store cannot grow. */
+fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner);
+fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner);
 
 static inline void fg_incref(fg_graph *g, fg_id id) { g->refs[id]++; }
 
@@ -110,7 +135,7 @@ void fg_decref(fg_graph *g, fg_id id);
 /* Free a node made without an owner that no parent took after all. */
 void fg_discard(fg_graph *g, fg_id id);
 
-/* Bytes held by the store: node arrays, edge lists and scratch. */
+/* Bytes held by the store: node arrays, blocks and scratch. */
 size_t fg_bytes(const fg_graph *g);
 
 /* Bytes one node slot costs in the node arrays. */

@@ -10,27 +10,20 @@ const char *const fg_op_name[FG_NOPS] = {
     [FG_SQRT] = "sqrt", [FG_ABS] = "abs", [FG_SUM] = "sum", [FG_DOT] = "dot",
 };
 
-/* The value of slot i of an n-ary node: its operand's data, or its constant. */
-static inline double slot(const fg_graph *g, const fg_edges *e, int32_t i)
+double fg_forward_sum(const fg_graph *g, const fg_block *terms)
 {
-    return e->ids[i] != FG_NONE ? g->data[e->ids[i]] : e->cst[i];
+    double acc = 0.0;
+    for (int32_t i = 0; i < terms->n; i++)
+        acc = acc + fg_slot(g, terms, i);
+    return acc;
 }
 
-double fg_forward_nary(const fg_graph *g, int op, const fg_edges *e)
+double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x)
 {
-    double acc;
-    int32_t i, n = e->n;
-    if (op == FG_SUM) {
-        acc = 0.0;
-        for (i = 0; i < n; i++)
-            acc = acc + slot(g, e, i);
-        return acc;
-    }
-    /* FG_DOT: slots w0, x0, ..., bias; summed left to right from the bias, as
-     * micrograd's sum((wi*xi for ...), b) does */
-    acc = slot(g, e, n - 1);
-    for (i = 0; i + 1 < n; i += 2)
-        acc = acc + slot(g, e, i) * slot(g, e, i + 1);
+    int32_t n = x->n;
+    double acc = fg_slot(g, w, n);
+    for (int32_t i = 0; i < n; i++)
+        acc = acc + fg_slot(g, w, i) * fg_slot(g, x, i);
     return acc;
 }
 
@@ -79,24 +72,24 @@ void fg_backward_node(fg_graph *g, fg_id id)
         grad[a] += (x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0)) * gr;
         break;
     case FG_SUM: {
-        const fg_edges *e = g->kids[id].nary;
-        for (int32_t i = 0; i < e->n; i++)
-            if (e->ids[i] != FG_NONE)
-                grad[e->ids[i]] += gr;
+        const fg_block *t = g->kids[id].sum;
+        for (int32_t i = 0; i < t->n; i++)
+            if (t->ids[i] != FG_NONE)
+                grad[t->ids[i]] += gr;
         break;
     }
     case FG_DOT: {
         /* each product passes the grad to both of its factors, then the bias gets it */
-        const fg_edges *e = g->kids[id].nary;
-        int32_t n = e->n;
-        for (int32_t i = 0; i + 1 < n; i += 2) {
-            fg_id w = e->ids[i], v = e->ids[i + 1];
-            double wd = slot(g, e, i), vd = slot(g, e, i + 1);
-            if (w != FG_NONE) grad[w] += vd * gr;
-            if (v != FG_NONE) grad[v] += wd * gr;
+        const fg_block *w = g->kids[id].dot->w, *xs = g->kids[id].dot->x;
+        int32_t n = xs->n;
+        for (int32_t i = 0; i < n; i++) {
+            fg_id wi = w->ids[i], xi = xs->ids[i];
+            double wd = fg_slot(g, w, i), xd = fg_slot(g, xs, i);
+            if (wi != FG_NONE) grad[wi] += xd * gr;
+            if (xi != FG_NONE) grad[xi] += wd * gr;
         }
-        if (e->ids[n - 1] != FG_NONE)
-            grad[e->ids[n - 1]] += gr;
+        if (w->ids[n] != FG_NONE)
+            grad[w->ids[n]] += gr;
         break;
     }
     default: break; /* FG_LEAF */

@@ -122,31 +122,64 @@ static inline int fg_forward(int op, double a, double b, double *out)
     }
 }
 
+/* Slot k of a dot in operand order w0, x0, w1, x1, ..., bias: the node id, or
+ * FG_NONE for a constant (whose value *c receives). */
+static inline fg_id fg_dot_slot(const fg_pair *d, int32_t k, double *c)
+{
+    const fg_block *b = (k & 1) ? d->x : d->w;
+    int32_t i = k >> 1;
+    if (k == 2 * d->x->n)
+        i = d->x->n; /* the bias, after the weights */
+    *c = b->cst[i];
+    return b->ids[i];
+}
+
 /* The next operand of node id after cursor *k (advanced past it), or FG_NONE after
  * the last: enumerates a node's operands in slot order, constants skipped. */
 static inline fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
 {
-    int op = g->op[id];
-    if (op == FG_SUM || op == FG_DOT) {
-        const fg_edges *e = g->kids[id].nary;
-        while (*k < e->n) {
-            fg_id c = e->ids[(*k)++];
-            if (c != FG_NONE)
-                return c;
+    double c;
+    switch (g->op[id]) {
+    case FG_LEAF:
+        return FG_NONE;
+    case FG_SUM: {
+        const fg_block *b = g->kids[id].sum;
+        while (*k < b->n) {
+            fg_id x = b->ids[(*k)++];
+            if (x != FG_NONE)
+                return x;
         }
         return FG_NONE;
     }
-    if (op == FG_LEAF)
+    case FG_DOT: {
+        const fg_pair *d = g->kids[id].dot;
+        while (*k < 2 * d->x->n + 1) {
+            fg_id x = fg_dot_slot(d, (*k)++, &c);
+            if (x != FG_NONE)
+                return x;
+        }
         return FG_NONE;
-    switch ((*k)++) {
-    case 0: return g->kids[id].bin.a;
-    case 1: return g->kids[id].bin.b;
-    default: return FG_NONE;
+    }
+    default:
+        switch ((*k)++) {
+        case 0: return g->kids[id].bin.a;
+        case 1: return g->kids[id].bin.b;
+        default: return FG_NONE;
+        }
     }
 }
 
-/* Forward rule of an n-ary op over its edges, reading operand data from g. */
-double fg_forward_nary(const fg_graph *g, int op, const fg_edges *e);
+/* The value of slot i of a block: its node's data, or its constant. */
+static inline double fg_slot(const fg_graph *g, const fg_block *b, int32_t i)
+{
+    return b->ids[i] != FG_NONE ? g->data[b->ids[i]] : b->cst[i];
+}
+
+/* Forward rules of the n-ary ops, reading operand data from g:
+ * 0.0 + t0 + t1 + ..., and bias + w0*x0 + w1*x1 + ..., left to right (as micrograd's
+ * sum((wi*xi for ...), b) adds them). */
+double fg_forward_sum(const fg_graph *g, const fg_block *terms);
+double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x);
 
 /* Accumulate node id's local derivatives, times its grad, into its operands' grads. */
 void fg_backward_node(fg_graph *g, fg_id id);

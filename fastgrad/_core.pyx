@@ -13,13 +13,14 @@ cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_Check
 from cpython.long cimport PyLong_AsDouble, PyLong_Check
 from libc.stdint cimport int32_t
+from libc.stdlib cimport calloc, free
 
 import numpy as np
 
 from fastgrad._graph cimport *
 
 __all__ = [
-    "Value", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
+    "Value", "Dense", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
@@ -384,68 +385,67 @@ cdef list _children(fg_id id):
     return out
 
 
-# -- n-ary nodes -----------------------------------------------------------------------
+# -- operand blocks and n-ary nodes -----------------------------------------------------
 
-cdef int _fill_slot(fg_edges *e, int32_t i, object x) except -1:
-    """Slot i of e: x's node, or x as a constant."""
+cdef int _fill_slot(fg_block *b, int32_t i, object x) except -1:
+    """Slot i of b: x's node, or x as a constant."""
     if isinstance(x, Value):
-        e.ids[i] = (<Value>x).id
-        e.cst[i] = 0.0
+        b.ids[i] = (<Value>x).id
+        b.cst[i] = 0.0
     else:
-        e.cst[i] = _to_double(x)
-        e.ids[i] = FG_NONE
+        b.cst[i] = _to_double(x)
+        b.ids[i] = FG_NONE
     return 0
 
 
-cdef Value _new_nary(Value v, int op, fg_edges *e):
-    """v made the owner of a new n-ary node over e (a leaf under no_grad); e is taken
-    over. The caller keeps e's operands alive until this returns."""
-    cdef double data = fg_forward_nary(&G, op, e)
-    if not fastgrad_grad_off:
-        return _own(v, fg_nary(&G, op, data, e, <void *>v))
-    fg_edges_free(e)
-    return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
-
-
-cdef fg_edges *_edges(int32_t n) except NULL:
-    cdef fg_edges *e = fg_edges_new(n)
-    if e == NULL:
-        raise MemoryError("fastgrad: cannot allocate a node's operand list")
-    return e
+cdef fg_block *_block_of(list items) except NULL:
+    """A sealed block of items' slots, holding one reference (the caller's)."""
+    cdef Py_ssize_t i, n = len(items)
+    cdef fg_block *b = fg_block_new(&G, <int32_t>n)
+    if b == NULL:
+        raise MemoryError("fastgrad: cannot allocate an operand block")
+    try:
+        for i in range(n):
+            _fill_slot(b, <int32_t>i, items[i])
+    except BaseException:
+        fg_block_drop(&G, b)  # not sealed yet: nothing to give back
+        raise
+    fg_block_seal(&G, b)
+    return b
 
 
 def sum(values) -> Value:
     """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
-    cdef list seq = list(values)  # holds the operands alive while we read them
-    cdef Py_ssize_t i, n = len(seq)
     cdef Value v = Value.__new__(Value)
-    cdef fg_edges *e = _edges(<int32_t>n)
+    cdef fg_block *t = _block_of(list(values))
+    cdef double data = fg_forward_sum(&G, t)
     try:
-        for i in range(n):
-            _fill_slot(e, <int32_t>i, seq[i])
-    except BaseException:
-        fg_edges_free(e)
-        raise
-    return _new_nary(v, FG_SUM, e)
+        if fastgrad_grad_off:
+            return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
+        return _own(v, fg_sum(&G, data, t, <void *>v))
+    finally:
+        fg_block_drop(&G, t)
 
 
 def dot(ws, xs, bias=0.0) -> Value:
     """One node for micrograd's neuron sum: bias + w0*x0 + w1*x1 + ..., left to right."""
     cdef list wl = list(ws), xl = list(xs)
-    cdef Py_ssize_t i, n = len(wl)
-    if n != len(xl):
+    if len(wl) != len(xl):
         raise ValueError(f"dot: {len(wl)} weights but {len(xl)} inputs")
     cdef Value v = Value.__new__(Value)
-    cdef fg_edges *e = _edges(<int32_t>(2 * n + 1))
+    wl.append(bias)
+    cdef fg_block *w = _block_of(wl)
+    cdef fg_block *x = NULL
     try:
-        for i in range(n):
-            _fill_slot(e, <int32_t>(2 * i), wl[i])
-            _fill_slot(e, <int32_t>(2 * i + 1), xl[i])
-        _fill_slot(e, <int32_t>(2 * n), bias)
-    except BaseException:
-        fg_edges_free(e)
-        raise
-    return _new_nary(v, FG_DOT, e)
+        x = _block_of(xl)
+        data = fg_forward_dot(&G, w, x)
+        if fastgrad_grad_off:
+            return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
+        return _own(v, fg_dot(&G, data, w, x, <void *>v))
+    finally:
+        fg_block_drop(&G, w)
+        if x != NULL:
+            fg_block_drop(&G, x)
 
 
 cdef dict _ACTIVATIONS = {"relu": FG_RELU, "tanh": FG_TANH, "sigmoid": FG_SIGMOID,
@@ -460,85 +460,8 @@ cdef int _activation(str act) except -1:
             f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}") from None
 
 
-cdef void _drop_refs(fg_edges *e) noexcept:
-    """Give back the references an activations list holds on its nodes, and free it."""
-    cdef int32_t i
-    if e == NULL:
-        return
-    for i in range(e.n):
-        if e.ids[i] != FG_NONE:
-            fg_decref(&G, e.ids[i])
-    fg_edges_free(e)
-
-
-cdef fg_edges *_inputs(list xl) except NULL:
-    """A layer's inputs as slots (node ids holding a reference, or constants)."""
-    cdef Py_ssize_t i, n = len(xl)
-    cdef fg_edges *xs = _edges(<int32_t>n)
-    try:
-        for i in range(n):
-            _fill_slot(xs, <int32_t>i, xl[i])
-    except BaseException:
-        fg_edges_free(xs)
-        raise
-    for i in range(n):
-        if xs.ids[i] != FG_NONE:
-            fg_incref(&G, xs.ids[i])
-    return xs
-
-
-cdef fg_edges *_dense(weights, biases, const fg_edges *xs, int code) except NULL:
-    """act(dot(w_j, xs, b_j)) for every neuron j, as slots that hold a reference on
-    each node (under no_grad: constants, no node at all)."""
-    cdef list wl = list(weights), bl = list(biases), w
-    cdef Py_ssize_t i, j, nin = xs.n, nout = min(len(wl), len(bl))
-    cdef fg_edges *ys = _edges(<int32_t>nout)
-    cdef fg_edges *e
-    cdef double data, out
-    cdef fg_id d, a
-    for j in range(nout):  # slots past j are unset: mark them so a failure can clean up
-        ys.ids[j] = FG_NONE
-    try:
-        for j in range(nout):
-            w = wl[j] if type(wl[j]) is list else list(wl[j])
-            if len(w) != nin:
-                raise ValueError(f"dot: {len(w)} weights but {nin} inputs")
-            e = _edges(<int32_t>(2 * nin + 1))
-            try:
-                for i in range(nin):
-                    _fill_slot(e, <int32_t>(2 * i), w[i])
-                    e.ids[2 * i + 1] = xs.ids[i]
-                    e.cst[2 * i + 1] = xs.cst[i]
-                _fill_slot(e, <int32_t>(2 * nin), bl[j])
-            except BaseException:
-                fg_edges_free(e)
-                raise
-            data = fg_forward_nary(&G, FG_DOT, e)
-            fg_forward(code, data, 0.0, &out)  # activations cannot fail
-            if fastgrad_grad_off:
-                fg_edges_free(e)
-                ys.cst[j] = out
-                continue
-            d = fg_nary(&G, FG_DOT, data, e, NULL)
-            if d == FG_NONE:
-                _raise(FG_ENOMEM)
-            if code == FG_LEAF:
-                a = d
-            else:
-                a = fg_node(&G, code, out, d, FG_NONE, 0.0, NULL)
-                if a == FG_NONE:
-                    fg_discard(&G, d)
-                    _raise(FG_ENOMEM)
-            fg_incref(&G, a)
-            ys.ids[j] = a
-    except BaseException:
-        _drop_refs(ys)
-        raise
-    return ys
-
-
-cdef list _outputs(fg_edges *ys):
-    """Facades on an activations list's slots (leaf Values for constants); frees it."""
+cdef list _outputs(fg_block *ys):
+    """Facades on a block's slots (leaf Values for constants); drops the block."""
     cdef list outs = []
     cdef int32_t j
     cdef Value v
@@ -551,40 +474,165 @@ cdef list _outputs(fg_edges *ys):
                 outs.append(_own(v, fg_node(&G, FG_LEAF, ys.cst[j], FG_NONE, FG_NONE, 0.0,
                                             <void *>v)))
     finally:
-        _drop_refs(ys)
+        fg_block_drop(&G, ys)
     return outs
 
 
-def layer(weights, biases, x, str act="relu") -> list:
-    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call.
+cdef class Dense:
+    """A dense layer's parameters, made once and called many times:
+    `Dense(weights, biases, act)(x)` is act(dot(w_j, x, b_j)) for every neuron j.
 
-    Only the outputs get facades: each neuron's dot node is held by its activation."""
-    cdef int code = _activation(act)
-    cdef fg_edges *xs = _inputs(list(x))
-    try:
-        return _outputs(_dense(weights, biases, xs, code))
-    finally:
-        _drop_refs(xs)
+    Each row of weights is one block shared by every call, and each call's inputs
+    one block shared by every neuron, so a call counts references per layer, not per
+    weight. Rows are held as given: a row list changed in place is seen on the next
+    call, as in the pure backend.
+    """
+
+    cdef readonly list weights
+    cdef readonly list biases
+    cdef readonly str act
+    cdef readonly Py_ssize_t nin  # -1 for a layer without neurons: any input fits
+    cdef int code
+    cdef Py_ssize_t nout
+    cdef fg_block **rows          # row j's weights then bias j, one reference each
+
+    def __cinit__(self):
+        self.rows = NULL
+        self.nout = 0
+
+    def __init__(self, weights, biases, str act="relu"):
+        cdef Py_ssize_t j
+        self.code = _activation(act)
+        self.act = act
+        wl = [w if type(w) is list else list(w) for w in weights]
+        bl = list(biases)
+        if len(wl) != len(bl):
+            raise ValueError(f"Dense: {len(wl)} weight rows but {len(bl)} biases")
+        self.nin = len(wl[0]) if wl else -1
+        for j in range(len(wl)):
+            if len(wl[j]) != self.nin:
+                raise ValueError(f"Dense: row {j} has {len(wl[j])} weights, row 0 {self.nin}")
+        self.rows = <fg_block **>calloc(len(wl) or 1, sizeof(fg_block *))
+        if self.rows == NULL:
+            raise MemoryError("fastgrad: cannot allocate a dense layer")
+        self.weights, self.biases, self.nout = wl, bl, len(wl)
+        for j in range(self.nout):
+            self.rows[j] = _block_of(wl[j] + [bl[j]])
+
+    def __dealloc__(self):
+        cdef Py_ssize_t j
+        if self.rows != NULL:
+            for j in range(self.nout):
+                if self.rows[j] != NULL:
+                    fg_block_drop(&G, self.rows[j])
+            free(self.rows)
+
+    @property
+    def nout(self) -> int:
+        return self.nout
+
+    def __repr__(self) -> str:
+        return f"Dense(nin={self.nin}, nout={self.nout}, act={self.act!r})"
+
+    def __reduce__(self):
+        return Dense, (self.weights, self.biases, self.act)
+
+    cdef int _refresh(self) except -1:
+        """Rebuild the block of each row whose Values were changed in place."""
+        cdef Py_ssize_t i, j
+        cdef list row
+        cdef fg_block *b
+        for j in range(self.nout):
+            row = self.weights[j]
+            b = self.rows[j]
+            if len(row) != self.nin:
+                raise ValueError(f"Dense: row {j} now has {len(row)} weights, not {self.nin}")
+            for i in range(self.nin):
+                x = row[i]
+                if isinstance(x, Value):
+                    if (<Value>x).id != b.ids[i]:
+                        break
+                elif b.ids[i] != FG_NONE or b.cst[i] != _to_double(x):
+                    break
+            else:
+                continue
+            self.rows[j] = _block_of(row + [self.biases[j]])
+            fg_block_drop(&G, b)
+        return 0
+
+    cdef fg_block *_forward(self, fg_block *xs) except NULL:
+        """The outputs on inputs xs as a sealed block holding one reference (under
+        no_grad: constants, no node at all)."""
+        cdef Py_ssize_t j, k
+        cdef double data, out
+        cdef fg_id d, a
+        cdef fg_block *ys
+        if self.nin >= 0 and xs.n != self.nin:
+            raise ValueError(f"Dense: takes {self.nin} inputs, got {xs.n}")
+        self._refresh()
+        ys = fg_block_new(&G, <int32_t>self.nout)
+        if ys == NULL:
+            raise MemoryError("fastgrad: cannot allocate an operand block")
+        for j in range(self.nout):
+            data = fg_forward_dot(&G, self.rows[j], xs)
+            fg_forward(self.code, data, 0.0, &out)  # activations cannot fail
+            ys.cst[j] = out
+            ys.ids[j] = FG_NONE
+            if fastgrad_grad_off:
+                continue
+            d = fg_dot(&G, data, self.rows[j], xs, NULL)
+            a = d
+            if d != FG_NONE and self.code != FG_LEAF:
+                a = fg_node(&G, self.code, out, d, FG_NONE, 0.0, NULL)
+                if a == FG_NONE:
+                    fg_discard(&G, d)
+            if a == FG_NONE:  # out of nodes: undo this call's nodes, then raise
+                for k in range(j):
+                    fg_discard(&G, ys.ids[k])
+                fg_block_drop(&G, ys)
+                _raise(FG_ENOMEM)
+            ys.ids[j] = a
+        fg_block_seal(&G, ys)
+        return ys
+
+    def __call__(self, x) -> list:
+        cdef fg_block *xs = _block_of(list(x))
+        try:
+            return _outputs(self._forward(xs))
+        finally:
+            fg_block_drop(&G, xs)
+
+
+def layer(weights, biases, x, str act="relu") -> list:
+    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call."""
+    return Dense(weights, biases, act)(x)
+
+
+cdef list _denses(layers, str who):
+    """layers as Dense objects: each a Dense or a (weights, biases, act) triple."""
+    cdef list out = [d if isinstance(d, Dense) else Dense(*d) for d in layers]
+    if not out:
+        raise ValueError(f"{who}: no layers")
+    return out
 
 
 def mlp(layers, x) -> list:
     """The last layer's outputs of dense layers applied in turn, in one call: as
-    layer() on each, but the hidden activations get no facades at all."""
-    cdef list specs = list(layers)
-    if not specs:
-        raise ValueError("mlp: no layers")
-    cdef fg_edges *xs = _inputs(list(x))
-    cdef fg_edges *ys
+    calling each, but each layer's outputs are the next one's input block, and the
+    hidden activations get no facades at all."""
+    cdef list ds = _denses(layers, "mlp")
+    cdef fg_block *xs = _block_of(list(x))
+    cdef fg_block *ys
     try:
-        for weights, biases, act in specs:
-            ys = _dense(weights, biases, xs, _activation(act))
-            _drop_refs(xs)
+        for d in ds:
+            ys = (<Dense>d)._forward(xs)
+            fg_block_drop(&G, xs)
             xs = ys
-        ys = xs
-        xs = NULL
+        ys, xs = xs, NULL
         return _outputs(ys)
     finally:
-        _drop_refs(xs)
+        if xs != NULL:
+            fg_block_drop(&G, xs)
 
 
 class no_grad:
@@ -720,43 +768,43 @@ def adam_step(params, double lr, double beta1, double beta2, double eps,
 
 
 def mlp_predict(layers, X) -> np.ndarray:
-    """Outputs of dense layers on every row of X, as layer() computes them, no graph."""
+    """Outputs of dense layers on every row of X, as calling them computes them, with
+    no graph and no Value: the weights are read once, then each row runs in C."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
-    if not layers:
-        raise ValueError("mlp_predict: no layers")
-    cdef list plan = []
-    cdef Py_ssize_t width = X.shape[1], widest = width
-    for weights, biases, act in layers:
-        code = _activation(act)
-        rows = [get_data(row) for row in weights]
-        B = get_data(biases)
-        if len(rows) != len(B) or any(len(r) != width for r in rows):
-            raise ValueError(f"mlp_predict: layer weights do not fit {width} inputs")
-        W = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(B), width))
-        plan.append((W, B, code))
-        width = len(B)
-        widest = max(widest, width)
-    cdef double[:, ::1] x = X
-    cdef Py_ssize_t r, k, nrows = X.shape[0], nin
-    out = np.empty((nrows, width), dtype=np.float64)
-    cdef double[:, ::1] o = out
-    cdef double[::1] a = np.empty(widest + 1), bb = np.empty(widest + 1)
+    cdef list ds = _denses(layers, "mlp_predict"), plan = []
+    cdef Py_ssize_t i, j, width = X.shape[1], widest = width
+    cdef Dense d
     cdef double[:, ::1] w
     cdef double[::1] bias
-    cdef double[::1] tmp
+    for d in ds:
+        if d.nin >= 0 and d.nin != width:
+            raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
+        d._refresh()
+        W = np.empty((d.nout, width))
+        B = np.empty(d.nout)
+        w, bias = W, B
+        for j in range(d.nout):
+            for i in range(width):
+                w[j, i] = fg_slot(&G, d.rows[j], <int32_t>i)
+            bias[j] = fg_slot(&G, d.rows[j], <int32_t>width)
+        plan.append((W, B, d.code))
+        width = d.nout
+        widest = max(widest, width)
+    cdef double[:, ::1] x = X
+    cdef Py_ssize_t r, nrows = X.shape[0], nin
+    out = np.empty((nrows, width), dtype=np.float64)
+    cdef double[:, ::1] o = out
+    cdef double[::1] a = np.empty(widest + 1), bb = np.empty(widest + 1), tmp
     for r in range(nrows):
         nin = x.shape[1]
         a[:nin] = x[r, :]
         for W, B, code in plan:
-            w = W
-            bias = B
+            w, bias = W, B
             fg_dense_forward(w.shape[0], nin, &w[0, 0] if w.shape[0] * nin else NULL,
                              &bias[0] if w.shape[0] else NULL, code, &a[0], &bb[0])
             nin = w.shape[0]
-            tmp = a
-            a = bb
-            bb = tmp
+            a, bb = bb, a
         o[r, :] = a[:nin]
     return out

@@ -7,7 +7,8 @@ cdef extern from "graph.h" nogil:
     enum: FG_NONE
     enum: FG_FLAG_NOTE
 
-    ctypedef struct fg_edges:
+    ctypedef struct fg_block:
+        int32_t refs
         int32_t n
         fg_id *ids
         double *cst
@@ -31,9 +32,11 @@ cdef extern from "graph.h" nogil:
     int fg_init(fg_graph *g)
     void fg_set_max_live(fg_graph *g, fg_id max_live)
     fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
-    fg_id fg_nary(fg_graph *g, int op, double data, fg_edges *e, void *owner)
-    fg_edges *fg_edges_new(int32_t n)
-    void fg_edges_free(fg_edges *e)
+    fg_block *fg_block_new(fg_graph *g, int32_t n)
+    void fg_block_seal(fg_graph *g, fg_block *b)
+    void fg_block_drop(fg_graph *g, fg_block *b)
+    fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
+    fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
     void fg_incref(fg_graph *g, fg_id id)
     void fg_decref(fg_graph *g, fg_id id)
     void fg_discard(fg_graph *g, fg_id id)
@@ -50,7 +53,9 @@ cdef extern from "ops.h" nogil:
     const char *const fg_op_name[]
     int fg_forward(int op, double a, double b, double *out)
     fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
-    double fg_forward_nary(const fg_graph *g, int op, const fg_edges *e)
+    double fg_slot(const fg_graph *g, const fg_block *b, int32_t i)
+    double fg_forward_sum(const fg_graph *g, const fg_block *terms)
+    double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x)
 
 
 cdef extern from "sweep.h" nogil:
