@@ -38,7 +38,9 @@ void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double bet
     }
 }
 
-void fg_dense_forward(size_t nout, size_t nin, const double *w, const double *b, int act,
+/* One dense layer for inference: y[j] = act(b[j] + w[j][0]*x[0] + ...), summed left to
+ * right as FG_DOT is; act is FG_RELU, FG_TANH, FG_SIGMOID or FG_LEAF (linear). */
+static void dense_forward(size_t nout, size_t nin, const double *w, const double *b, int act,
                       const double *x, double *y)
 {
     for (size_t j = 0; j < nout; j++) {
@@ -47,5 +49,26 @@ void fg_dense_forward(size_t nout, size_t nin, const double *w, const double *b,
         for (size_t i = 0; i < nin; i++)
             acc = acc + row[i] * x[i];
         fg_forward(act, acc, 0.0, &y[j]); /* activations cannot fail */
+    }
+}
+
+void fg_mlp_forward(size_t nlayers, const size_t *sizes, const double *const *w,
+                    const double *const *b, const int *act, size_t nrows, const double *X,
+                    double *Y, double *scratch)
+{
+    size_t widest = 0;
+    for (size_t l = 0; l <= nlayers; l++)
+        if (sizes[l] > widest)
+            widest = sizes[l];
+    for (size_t r = 0; r < nrows; r++) {
+        const double *in = X + r * sizes[0];
+        double *out = scratch;
+        for (size_t l = 0; l < nlayers; l++) {
+            if (l + 1 == nlayers)
+                out = Y + r * sizes[nlayers];
+            dense_forward(sizes[l + 1], sizes[l], w[l], b[l], act[l], in, out);
+            in = out;
+            out = (out == scratch) ? scratch + widest : scratch;
+        }
     }
 }

@@ -16,10 +16,11 @@ void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double bet
                   double beta2, double eps, double weight_decay, long step,
                   double *m, double *v);
 
-/* A dense layer for inference: y[j] = act(b[j] + w[j][0]*x[0] + ...), summed left to
- * right as FG_DOT is; act is FG_RELU, FG_TANH, FG_SIGMOID or FG_LEAF (linear).
- * w is row-major, nout rows of nin. */
-void fg_dense_forward(size_t nout, size_t nin, const double *w, const double *b, int act,
-                      const double *x, double *y);
+/* Dense layers on every row of X (nrows x sizes[0], row-major) into Y (nrows x
+ * sizes[nlayers]): layer l has weights w[l] (sizes[l+1] x sizes[l]), biases b[l] and
+ * activation act[l]. scratch holds 2 * max(sizes) doubles. */
+void fg_mlp_forward(size_t nlayers, const size_t *sizes, const double *const *w,
+                    const double *const *b, const int *act, size_t nrows, const double *X,
+                    double *Y, double *scratch);
 
 #endif

@@ -767,44 +767,58 @@ def adam_step(params, double lr, double beta1, double beta2, double eps,
                      &mm[0], &vv[0])
 
 
+cdef double *_first(a) except NULL:
+    """The address of a non-empty C-contiguous float64 array's first element."""
+    cdef double[::1] flat = a.reshape(-1)
+    return &flat[0]
+
+
 def mlp_predict(layers, X) -> np.ndarray:
     """Outputs of dense layers on every row of X, as calling them computes them, with
-    no graph and no Value: the weights are read once, then each row runs in C."""
+    no graph and no Value: the weights are read once, then every row runs in C."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
-    cdef list ds = _denses(layers, "mlp_predict"), plan = []
-    cdef Py_ssize_t i, j, width = X.shape[1], widest = width
+    cdef list ds = _denses(layers, "mlp_predict"), arrays = []
+    cdef Py_ssize_t i, j, l, nl = len(ds), width = X.shape[1], widest = width
     cdef Dense d
     cdef double[:, ::1] w
     cdef double[::1] bias
-    for d in ds:
-        if d.nin >= 0 and d.nin != width:
-            raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
-        d._refresh()
-        W = np.empty((d.nout, width))
-        B = np.empty(d.nout)
-        w, bias = W, B
-        for j in range(d.nout):
-            for i in range(width):
-                w[j, i] = fg_slot(&G, d.rows[j], <int32_t>i)
-            bias[j] = fg_slot(&G, d.rows[j], <int32_t>width)
-        plan.append((W, B, d.code))
-        width = d.nout
-        widest = max(widest, width)
-    cdef double[:, ::1] x = X
-    cdef Py_ssize_t r, nrows = X.shape[0], nin
-    out = np.empty((nrows, width), dtype=np.float64)
-    cdef double[:, ::1] o = out
-    cdef double[::1] a = np.empty(widest + 1), bb = np.empty(widest + 1), tmp
-    for r in range(nrows):
-        nin = x.shape[1]
-        a[:nin] = x[r, :]
-        for W, B, code in plan:
+    cdef size_t *sizes = <size_t *>calloc(nl + 1, sizeof(size_t))
+    cdef const double **wp = <const double **>calloc(nl, sizeof(double *))
+    cdef const double **bp = <const double **>calloc(nl, sizeof(double *))
+    cdef int *acts = <int *>calloc(nl, sizeof(int))
+    try:
+        if not (sizes and wp and bp and acts):
+            raise MemoryError("fastgrad: cannot allocate mlp_predict's plan")
+        sizes[0] = width
+        for l in range(nl):
+            d = ds[l]
+            if d.nin >= 0 and d.nin != width:
+                raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
+            d._refresh()
+            # at least one element each, so the pointers are never NULL
+            W = np.empty((max(d.nout, 1), max(width, 1)))
+            B = np.empty(d.nout or 1)
             w, bias = W, B
-            fg_dense_forward(w.shape[0], nin, &w[0, 0] if w.shape[0] * nin else NULL,
-                             &bias[0] if w.shape[0] else NULL, code, &a[0], &bb[0])
-            nin = w.shape[0]
-            a, bb = bb, a
-        o[r, :] = a[:nin]
-    return out
+            for j in range(d.nout):
+                for i in range(width):
+                    w[j, i] = fg_slot(&G, d.rows[j], <int32_t>i)
+                bias[j] = fg_slot(&G, d.rows[j], <int32_t>width)
+            arrays.append((W, B))
+            wp[l], bp[l], acts[l] = &w[0, 0], &bias[0], d.code
+            width = d.nout
+            sizes[l + 1] = width
+            widest = max(widest, width)
+        out = np.empty((X.shape[0], width), dtype=np.float64)
+        scratch = np.empty(2 * widest + 1)
+        x = X if X.size else np.empty((1, 1))
+        y = out if out.size else np.empty((1, 1))
+        fg_mlp_forward(nl, sizes, wp, bp, acts, X.shape[0], _first(x), _first(y),
+                       _first(scratch))
+        return out
+    finally:
+        free(sizes)
+        free(wp)
+        free(bp)
+        free(acts)

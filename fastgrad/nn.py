@@ -16,13 +16,11 @@ import numpy as np
 
 from fastgrad._state import check_keys, real_array
 
-from .engine import Value, dot, get_data, mlp, mlp_predict, no_grad, set_data, set_grad
-from .engine import layer as _dense
+from .engine import Dense, Value, dot, get_data, mlp, mlp_predict, no_grad, set_data, set_grad
 
 __all__ = ["Module", "Neuron", "Layer", "MLP"]
 
 Inputs = Union[Sequence[Any], np.ndarray]
-LayerSpec = tuple[list[list[Value]], list[Value], str]  # (weights, biases, act) for the engine
 
 # activation name -> (repr prefix, the Value method applying it; None for linear)
 _ACTIVATIONS: dict[str, tuple[str, Callable[[Value], Value] | None]] = {
@@ -69,7 +67,7 @@ class Module:
     def parameters(self) -> list[Value]:
         return []
 
-    def _layer_specs(self) -> list[LayerSpec] | None:
+    def _layer_specs(self) -> list[Dense] | None:
         """The model as dense layers for engine.mlp_predict, or None if it is something else."""
         return None
 
@@ -156,8 +154,8 @@ class Neuron(Module):
     def parameters(self) -> list[Value]:
         return self.w + [self.b]
 
-    def _layer_specs(self) -> list[LayerSpec]:
-        return [([self.w], [self.b], self._act)]
+    def _layer_specs(self) -> list[Dense]:
+        return [Dense([self.w], [self.b], self._act)]
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
         return [("w", self.w, (len(self.w),)), ("b", [self.b], ())]
@@ -167,18 +165,18 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """nout neurons on the same inputs; a call is one engine.layer call.
+    """nout neurons on the same inputs; a call is one call of an engine Dense.
 
-    The engine's weight lists are cached, and rebuilt when `neurons` or a neuron's
-    w, b or nonlin is reassigned.
+    The Dense is cached, and rebuilt when `neurons` or a neuron's w, b or nonlin is
+    reassigned (it follows in-place changes of a neuron's w list by itself).
     """
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(_count(nout, "nout"))]
         self._cache: tuple[int, list[Neuron] | None, Any] = (-1, None, None)
 
-    def _spec(self) -> LayerSpec:
-        """(weights, biases, activation) for the engine, rebuilt only when a neuron changed."""
+    def _spec(self) -> Dense:
+        """The layer as an engine Dense, rebuilt only when a neuron changed."""
         generation, neurons, spec = self._cache
         if generation == _generation and neurons == self.neurons:
             return spec
@@ -188,26 +186,27 @@ class Layer(Module):
         if len(acts) > 1 or len(nins) > 1:
             raise ValueError(f"the neurons of a Layer must share one activation and input "
                              f"size, not {sorted(acts)} and {sorted(nins)}")
-        spec = ([n.w for n in neurons], [n.b for n in neurons], acts.pop() if acts else "linear")
+        spec = Dense([n.w for n in neurons], [n.b for n in neurons],
+                     acts.pop() if acts else "linear")
         self._cache = (_generation, neurons, spec)
         return spec
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
-        weights, biases, act = self._spec()
-        if not weights:  # no neurons: micrograd gives [] whatever the input
+        dense = self._spec()
+        if not dense.nout:  # no neurons: micrograd gives [] whatever the input
             return []
-        out = _dense(weights, biases, _inputs(x, len(weights[0]), self), act)
+        out = dense(_inputs(x, dense.nin, self))
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
 
-    def _layer_specs(self) -> list[LayerSpec]:
+    def _layer_specs(self) -> list[Dense]:
         return [self._spec()]
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
-        weights, biases, _ = self._spec()
-        nin = len(weights[0]) if weights else 0
+        dense = self._spec()
+        weights, biases, nin = dense.weights, dense.biases, max(dense.nin, 0)
         return [("weight", [w for row in weights for w in row], (len(weights), nin)),
                 ("bias", biases, (len(biases),))]
 
@@ -228,15 +227,15 @@ class MLP(Module):
         where micrograd would crash); a single output is unwrapped."""
         if not self.layers:
             return x
-        specs = self._layer_specs()
-        first = specs[0][0]
-        out = mlp(specs, _inputs(x, len(first[0]), self) if first else x)
+        denses = self._layer_specs()
+        first = denses[0]
+        out = mlp(denses, _inputs(x, first.nin, self) if first.nout else x)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def _layer_specs(self) -> list[LayerSpec]:
+    def _layer_specs(self) -> list[Dense]:
         return [layer._spec() for layer in self.layers]
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 
 __all__ = [
-    "Value", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
+    "Value", "Dense", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
@@ -518,26 +518,80 @@ _ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
 }
 
 
-def layer(weights: Sequence[Sequence[Value]], biases: Sequence[Value], x: Sequence[Any],
+class Dense:
+    """A dense layer's parameters, made once and called many times:
+    `Dense(weights, biases, act)(x)` is act(dot(w_j, x, b_j)) for every neuron j.
+
+    Rows are held as given: a row list changed in place is seen on the next call.
+    (The compiled Dense keeps each row as one operand block; this one just loops.)
+    """
+
+    def __init__(self, weights: Iterable[Sequence[Any]], biases: Iterable[Any],
+                 act: str = "relu") -> None:
+        if act not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}")
+        wl = [w if type(w) is list else list(w) for w in weights]
+        bl = list(biases)
+        if len(wl) != len(bl):
+            raise ValueError(f"Dense: {len(wl)} weight rows but {len(bl)} biases")
+        self.nin = len(wl[0]) if wl else -1  # -1: no neurons, any input fits
+        for j, w in enumerate(wl):
+            if len(w) != self.nin:
+                raise ValueError(f"Dense: row {j} has {len(w)} weights, row 0 {self.nin}")
+            for v in w + [bl[j]]:
+                _operand(v)  # a TypeError now, not at the first call
+        self.weights, self.biases, self.act = wl, bl, act
+
+    @property
+    def nout(self) -> int:
+        return len(self.weights)
+
+    def __repr__(self) -> str:
+        return f"Dense(nin={self.nin}, nout={self.nout}, act={self.act!r})"
+
+    def __reduce__(self) -> tuple:
+        return Dense, (self.weights, self.biases, self.act)
+
+    def _check(self, n: int) -> None:
+        """Inputs of length n fit, and no row changed length since the Dense was made."""
+        if self.nin >= 0 and n != self.nin:
+            raise ValueError(f"Dense: takes {self.nin} inputs, got {n}")
+        for j, w in enumerate(self.weights):
+            if len(w) != self.nin:
+                raise ValueError(f"Dense: row {j} now has {len(w)} weights, not {self.nin}")
+
+    def __call__(self, x: Iterable[Any]) -> list[Value]:
+        x = list(x)
+        for v in x:
+            _operand(v)
+        self._check(len(x))
+        f = _ACTIVATIONS[self.act]
+        outs = [dot(w, x, b) for w, b in zip(self.weights, self.biases)]
+        return outs if f is None else [f(o) for o in outs]
+
+
+def layer(weights: Iterable[Sequence[Any]], biases: Iterable[Any], x: Iterable[Any],
           act: str = "relu") -> list[Value]:
-    """A dense layer's outputs: act(dot(w_j, x, b_j)) for every neuron j."""
-    try:
-        f = _ACTIVATIONS[act]
-    except KeyError:
-        raise ValueError(f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}") from None
-    x = list(x)
-    outs = [dot(w, x, b) for w, b in zip(weights, biases)]
-    return outs if f is None else [f(o) for o in outs]
+    """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call."""
+    return Dense(weights, biases, act)(x)
 
 
-def mlp(layers: Sequence[tuple[Sequence[Sequence[Value]], Sequence[Value], str]],
-        x: Sequence[Any]) -> list[Value]:
-    """The last layer's outputs of dense layers applied in turn: layer() on each."""
-    if not layers:
-        raise ValueError("mlp: no layers")
-    for weights, biases, act in layers:
-        x = layer(weights, biases, x, act)
-    return x
+DenseSpec = Union[Dense, tuple[Sequence[Sequence[Any]], Sequence[Any], str]]
+
+
+def _denses(layers: Iterable[DenseSpec], who: str) -> list[Dense]:
+    """layers as Dense objects: each a Dense or a (weights, biases, act) triple."""
+    out = [d if isinstance(d, Dense) else Dense(*d) for d in layers]
+    if not out:
+        raise ValueError(f"{who}: no layers")
+    return out
+
+
+def mlp(layers: Iterable[DenseSpec], x: Iterable[Any]) -> list[Value]:
+    """The last layer's outputs of dense layers applied in turn."""
+    for d in _denses(layers, "mlp"):
+        x = d(x)
+    return list(x)
 
 
 class no_grad:
@@ -674,25 +728,20 @@ _FLOAT_ACTIVATIONS: dict[str, Callable[[float], float]] = {
 }
 
 
-def mlp_predict(layers: Sequence[tuple[Sequence[Sequence[Value]], Sequence[Value], str]],
-                X: Any) -> np.ndarray:
-    """Outputs of dense layers on every row of X, as layer() computes them, no graph."""
+def mlp_predict(layers: Iterable[DenseSpec], X: Any) -> np.ndarray:
+    """Outputs of dense layers on every row of X, as calling them computes them, with
+    no graph and no Value."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
-    if not layers:
-        raise ValueError("mlp_predict: no layers")
     plan = []
     width = X.shape[1]
-    for weights, biases, act in layers:
-        if act not in _FLOAT_ACTIVATIONS:
-            raise ValueError(f"unknown activation {act!r}; use one of {sorted(_FLOAT_ACTIVATIONS)}")
-        W = [[p._data for p in _values(row)] for row in weights]
-        B = [p._data for p in _values(biases)]
-        if len(W) != len(B) or any(len(row) != width for row in W):
-            raise ValueError(f"mlp_predict: layer weights do not fit {width} inputs")
-        plan.append((W, B, _FLOAT_ACTIVATIONS[act]))
-        width = len(W)
+    for d in _denses(layers, "mlp_predict"):
+        d._check(width)
+        W = [[_operand(p)[1] for p in row] for row in d.weights]
+        B = [_operand(p)[1] for p in d.biases]
+        plan.append((W, B, _FLOAT_ACTIVATIONS[d.act]))
+        width = d.nout
     out = []
     for x in X.tolist():
         for W, B, f in plan:
