@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 results[key][backend] = cell
     status.close()
 
-    backends = [b for b in backends if b not in unavailable]
+    backends = [b for b in backends if any(b in row for row in results.values())]
     info = report.machine()
     target_items = report.targets(results)
     tables = [report.results_table(results, backends)]

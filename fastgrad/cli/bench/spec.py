@@ -23,6 +23,8 @@ METRICS = (
     Metric("op_backward", "per-op", "per-op backward, per op", "s"),
     Metric("op_over_floats", "per-op", "per-op forward over floats, interleaved", "x", ratio=False),
     Metric("moons_step", "moons", "moons demo step (100 samples, MLP 2-16-16-1)", "s"),
+    Metric("moons_over_fastgrad", "moons", "moons step over fastgrad's, interleaved", "x",
+           ratio=False),
     Metric("chain_forward", "deep-chain", "deep chain forward, whole chain", "s"),
     Metric("chain_backward", "deep-chain", "deep chain backward, whole chain", "s"),
     Metric("mem_node", "memory", "memory per node (engine accounting)", "B"),

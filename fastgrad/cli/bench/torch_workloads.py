@@ -60,12 +60,7 @@ def moons_step(config: Config) -> Result:
         k += 1
         return total_loss.item(), accuracy
 
-    def sample() -> tuple[float]:
-        t0 = time.perf_counter()
-        step()
-        return (time.perf_counter() - t0,)
-
-    return {"moons_step": repeat(sample, config)[0]}
+    return workloads.timed_steps(step, config, workloads.fastgrad_reference(config.seed))
 
 
 def memory(config: Config) -> Result:

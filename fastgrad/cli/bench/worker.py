@@ -13,11 +13,9 @@ from typing import Callable
 
 from fastgrad.cli.bench.measure import NA
 from fastgrad.cli.bench.spec import Config
-from fastgrad.cli.bench.workloads import ENGINE_WORKLOADS, FLOAT_WORKLOADS, Kit, Result
-
-
-class Unavailable(Exception):
-    pass
+from fastgrad.cli.bench.workloads import (
+    ENGINE_WORKLOADS, FLOAT_WORKLOADS, Result, Unavailable, load_kit,
+)
 
 
 def workload(backend: str, name: str) -> Callable[[Config], Result]:
@@ -32,27 +30,6 @@ def workload(backend: str, name: str) -> Callable[[Config], Result]:
         return torch_workloads.WORKLOADS[name]
     kit = load_kit(backend)
     return lambda config: ENGINE_WORKLOADS[name](kit, config)
-
-
-def load_kit(backend: str) -> Kit:
-    if backend == "micrograd":
-        try:
-            from micrograd.engine import Value
-            from micrograd.nn import MLP
-        except ImportError as exc:
-            raise Unavailable(f"micrograd is not importable ({exc})") from None
-        return Kit("micrograd", Value, MLP, no_grad=None, stats=None)
-    import fastgrad
-    import fastgrad.losses
-    import fastgrad.nn
-    import fastgrad.optim
-    wanted = {"fastgrad": "fast", "pure": "pure"}[backend]
-    if fastgrad.backend != wanted:
-        raise Unavailable("the compiled core is not built or not importable; "
-                          "fastgrad fell back to its pure backend")
-    return Kit(f"fastgrad ({wanted})", fastgrad.Value, fastgrad.nn.MLP, fastgrad.no_grad,
-               fastgrad.stats, native_memory=wanted == "fast", losses=fastgrad.losses,
-               optim=fastgrad.optim)
 
 
 def main(argv: list[str]) -> None:

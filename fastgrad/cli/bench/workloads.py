@@ -43,6 +43,32 @@ class Kit:
     optim: Any = None
 
 
+class Unavailable(Exception):
+    """The backend cannot be loaded in this process."""
+
+
+def load_kit(backend: str) -> Kit:
+    """"fastgrad", "pure" (what `import fastgrad` gives must match) or "micrograd"."""
+    if backend == "micrograd":
+        try:
+            from micrograd.engine import Value
+            from micrograd.nn import MLP
+        except ImportError as exc:
+            raise Unavailable(f"micrograd is not importable ({exc})") from None
+        return Kit("micrograd", Value, MLP, no_grad=None, stats=None)
+    import fastgrad
+    import fastgrad.losses
+    import fastgrad.nn
+    import fastgrad.optim
+    wanted = {"fastgrad": "fast", "pure": "pure"}[backend]
+    if fastgrad.backend != wanted:
+        raise Unavailable("the compiled core is not built or not importable; "
+                          "fastgrad fell back to its pure backend")
+    return Kit(f"fastgrad ({wanted})", fastgrad.Value, fastgrad.nn.MLP, fastgrad.no_grad,
+               fastgrad.stats, native_memory=wanted == "fast", losses=fastgrad.losses,
+               optim=fastgrad.optim)
+
+
 def mixed(y: Any, pairs: list) -> Any:
     for a, b in pairs:
         y = (y * a + b - a / b).relu() * 0.9
@@ -97,19 +123,50 @@ def per_op_floats(config: Config) -> Result:
     return {"op_forward": repeat(sample, config)[0]}
 
 
-def moons_step(kit: Kit, config: Config) -> Result:
-    X, y = moons.data(config.seed)
-    model = moons.model(kit.MLP, config.seed)
+def moons_stepper(kit: Kit, seed: int) -> Callable[[], tuple[float, float]]:
+    """The notebook's training step on `kit`, one call per step."""
+    X, y = moons.data(seed)
+    model = moons.model(kit.MLP, seed)
     k = 0
 
-    def sample() -> tuple[float]:
+    def step() -> tuple[float, float]:
         nonlocal k
-        t0 = time.perf_counter()
-        moons.step(model, kit.Value, X, y, k % 100, 100)
         k += 1
-        return (time.perf_counter() - t0,)
+        return moons.step(model, kit.Value, X, y, (k - 1) % 100, 100)
+    return step
 
-    return {"moons_step": repeat(sample, config)[0]}
+
+def timed_steps(step: Callable[[], Any], config: Config,
+                reference: Callable[[], Any] | None) -> Result:
+    """Median time of step(); with a reference (fastgrad's own step), also the median
+    ratio to it, each sample timing the reference just before: one machine load for both."""
+    def sample() -> tuple[float, ...]:
+        t = time.perf_counter()
+        if reference is not None:
+            reference()
+        t0 = time.perf_counter()
+        step()
+        t1 = time.perf_counter()
+        return (t1 - t0,) if reference is None else (t1 - t0, (t1 - t0) / (t0 - t))
+
+    medians = repeat(sample, config)
+    result: Result = {"moons_step": medians[0]}
+    if reference is not None:
+        result["moons_over_fastgrad"] = medians[1]
+    return result
+
+
+def fastgrad_reference(seed: int) -> Callable[[], Any] | None:
+    """The moons step on the compiled core, for workers of other engines; None without it."""
+    try:
+        return moons_stepper(load_kit("fastgrad"), seed)
+    except Unavailable:
+        return None
+
+
+def moons_step(kit: Kit, config: Config) -> Result:
+    reference = None if kit.name.startswith("fastgrad") else fastgrad_reference(config.seed)
+    return timed_steps(moons_stepper(kit, config.seed), config, reference)
 
 
 def deep_chain(make: Callable[[float], Any], config: Config) -> Result:
