@@ -484,8 +484,8 @@ cdef class Dense:
 
     Each row of weights is one block shared by every call, and each call's inputs
     one block shared by every neuron, so a call counts references per layer, not per
-    weight. Rows are held as given: a row list changed in place is seen on the next
-    call, as in the pure backend.
+    weight. The rows are copied when the Dense is made: to use other Values as weights,
+    make a new Dense (the Values' data may change freely, as training does).
     """
 
     cdef readonly list weights
@@ -504,7 +504,7 @@ cdef class Dense:
         cdef Py_ssize_t j
         self.code = _activation(act)
         self.act = act
-        wl = [w if type(w) is list else list(w) for w in weights]
+        wl = [list(w) for w in weights]
         bl = list(biases)
         if len(wl) != len(bl):
             raise ValueError(f"Dense: {len(wl)} weight rows but {len(bl)} biases")
@@ -537,29 +537,6 @@ cdef class Dense:
     def __reduce__(self):
         return Dense, (self.weights, self.biases, self.act)
 
-    cdef int _refresh(self) except -1:
-        """Rebuild the block of each row whose Values were changed in place."""
-        cdef Py_ssize_t i, j
-        cdef list row
-        cdef fg_block *b
-        for j in range(self.nout):
-            row = self.weights[j]
-            b = self.rows[j]
-            if len(row) != self.nin:
-                raise ValueError(f"Dense: row {j} now has {len(row)} weights, not {self.nin}")
-            for i in range(self.nin):
-                x = row[i]
-                if isinstance(x, Value):
-                    if (<Value>x).id != b.ids[i]:
-                        break
-                elif b.ids[i] != FG_NONE or b.cst[i] != _to_double(x):
-                    break
-            else:
-                continue
-            self.rows[j] = _block_of(row + [self.biases[j]])
-            fg_block_drop(&G, b)
-        return 0
-
     cdef fg_block *_forward(self, fg_block *xs) except NULL:
         """The outputs on inputs xs as a sealed block holding one reference (under
         no_grad: constants, no node at all)."""
@@ -569,7 +546,6 @@ cdef class Dense:
         cdef fg_block *ys
         if self.nin >= 0 and xs.n != self.nin:
             raise ValueError(f"Dense: takes {self.nin} inputs, got {xs.n}")
-        self._refresh()
         ys = fg_block_new(&G, <int32_t>self.nout)
         if ys == NULL:
             raise MemoryError("fastgrad: cannot allocate an operand block")
@@ -796,7 +772,6 @@ def mlp_predict(layers, X) -> np.ndarray:
             d = ds[l]
             if d.nin >= 0 and d.nin != width:
                 raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
-            d._refresh()
             # at least one element each, so the pointers are never NULL
             W = np.empty((max(d.nout, 1), max(width, 1)))
             B = np.empty(d.nout or 1)

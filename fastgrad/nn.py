@@ -28,9 +28,36 @@ _ACTIVATIONS: dict[str, tuple[str, Callable[[Value], Value] | None]] = {
     "sigmoid": ("Sigmoid", Value.sigmoid), "linear": ("Linear", None),
 }
 
-# Bumped whenever a Neuron's w, b or nonlin is assigned, so a Layer knows its cached
-# weight lists may be stale without re-reading every neuron on every call.
+# Bumped whenever a Neuron's w, b or nonlin is assigned or its w list is changed in
+# place, so a Layer knows its cached Dense (a snapshot of the weights) may be stale
+# without re-reading every neuron on every call.
 _generation = 0
+
+
+def _bump() -> None:
+    global _generation
+    _generation += 1
+
+
+class _Weights(list):
+    """A neuron's weight list: a plain list to its users, which also tells the layers
+    above it when it changes in place."""
+
+
+def _notifying(name: str) -> Callable[..., Any]:
+    method = getattr(list, name)
+
+    def mutate(self: _Weights, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        _bump()
+        return result
+    mutate.__name__ = name
+    return mutate
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+              "insert", "pop", "remove", "clear", "sort", "reverse"):
+    setattr(_Weights, _name, _notifying(_name))
 
 
 def _activation(nonlin: Any) -> str:
@@ -141,10 +168,11 @@ class Neuron(Module):
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "nonlin":
             object.__setattr__(self, "_act", _activation(value))
+        elif name == "w" and type(value) is not _Weights:
+            value = _Weights(value)
         object.__setattr__(self, name, value)
         if name in ("w", "b", "nonlin"):
-            global _generation
-            _generation += 1
+            _bump()
 
     def __call__(self, x: Inputs) -> Value:
         out = dot(self.w, _inputs(x, len(self.w), self), self.b)

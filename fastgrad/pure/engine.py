@@ -522,15 +522,15 @@ class Dense:
     """A dense layer's parameters, made once and called many times:
     `Dense(weights, biases, act)(x)` is act(dot(w_j, x, b_j)) for every neuron j.
 
-    Rows are held as given: a row list changed in place is seen on the next call.
-    (The compiled Dense keeps each row as one operand block; this one just loops.)
+    The rows are copied when the Dense is made: to use other Values as weights, make
+    a new Dense (the Values' data may change freely, as training does).
     """
 
     def __init__(self, weights: Iterable[Sequence[Any]], biases: Iterable[Any],
                  act: str = "relu") -> None:
         if act not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}")
-        wl = [w if type(w) is list else list(w) for w in weights]
+        wl = [list(w) for w in weights]
         bl = list(biases)
         if len(wl) != len(bl):
             raise ValueError(f"Dense: {len(wl)} weight rows but {len(bl)} biases")
@@ -553,12 +553,8 @@ class Dense:
         return Dense, (self.weights, self.biases, self.act)
 
     def _check(self, n: int) -> None:
-        """Inputs of length n fit, and no row changed length since the Dense was made."""
         if self.nin >= 0 and n != self.nin:
             raise ValueError(f"Dense: takes {self.nin} inputs, got {n}")
-        for j, w in enumerate(self.weights):
-            if len(w) != self.nin:
-                raise ValueError(f"Dense: row {j} now has {len(w)} weights, not {self.nin}")
 
     def __call__(self, x: Iterable[Any]) -> list[Value]:
         x = list(x)
