@@ -15,23 +15,29 @@ step and speed-up over the pure-Python backend, and draw the decision boundary.
 """
 
 
+USAGE = """
+  python -m fastgrad [--steps N] [--seed SEED] [--backend {auto,fast,pure}] [--plot PATH | --no-plot]
+  python -m fastgrad run [--compare] [--backend {auto,fast,pure}] SCRIPT.py [ARGS...]
+  python -m fastgrad bench [--quick] [--json PATH] [--backends LIST] [--workloads LIST] ..."""
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    parser = argparse.ArgumentParser(prog="python -m fastgrad", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The top-level parser (the demo's options) and each command's parser by name."""
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="python -m fastgrad", usage=USAGE,
+                                     description=DESCRIPTION, formatter_class=raw)
     demo.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 title="commands (optional; the demo runs without one)")
-    commands = {"demo": parser}
-    p = sub.add_parser("run", help="run a micrograd script unedited, on fastgrad",
-                       description=run.__doc__)
-    run.add_arguments(p)
-    commands["run"] = p
-    p = sub.add_parser("bench", help="benchmark fastgrad against floats, its pure backend, "
-                                     "micrograd and torch", description=bench.__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    bench.add_arguments(p)
-    commands["bench"] = p
-    return parser, commands
+    run_parser = sub.add_parser("run", prog="python -m fastgrad run", description=run.DESCRIPTION,
+                                help="run a micrograd script unedited, on fastgrad")
+    run.add_arguments(run_parser)
+    bench_parser = sub.add_parser("bench", prog="python -m fastgrad bench",
+                                  description=bench.__doc__, formatter_class=raw,
+                                  help="benchmark fastgrad against floats, its pure backend, "
+                                       "micrograd and torch")
+    bench.add_arguments(bench_parser)
+    return parser, {"demo": parser, "run": run_parser, "bench": bench_parser}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,10 @@ from fastgrad.cli.childenv import child_env
 from fastgrad.cli.script import run_script
 from fastgrad.cli.units import duration
 
+DESCRIPTION = """Run a micrograd script unedited: its imports of micrograd, micrograd.engine
+and micrograd.nn are served by fastgrad. Options go before SCRIPT.py; everything after it
+is the script's own sys.argv[1:]."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=backends.BACKEND_CHOICES, default="auto",

@@ -15,7 +15,7 @@ import json
 import subprocess
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 from fastgrad.cli.argtypes import positive_float, positive_int
 from fastgrad.cli.bench import report
@@ -26,7 +26,8 @@ from fastgrad.cli.bench.spec import (
 from fastgrad.cli.childenv import child_env
 
 
-def _names(allowed: tuple[str, ...]):
+def _names(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """An argparse type for a comma-separated subset of `allowed`."""
     def parse(text: str) -> list[str]:
         names = [n.strip() for n in text.split(",") if n.strip()]
         unknown = [n for n in names if n not in allowed]
