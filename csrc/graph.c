@@ -5,9 +5,11 @@
 #include "graph.h"
 #include "ops.h"
 
-#define FG_INITIAL_CAP 1024
 #define FG_MAX_SLOTS INT32_MAX
-#define FG_TRIM_FLOOR 65536
+/* The store starts with this many slots and never shrinks below it: 3.2 MB of address
+ * space, touched only as nodes are made, so a training loop's steady-state graph
+ * never regrows its arrays, and after any graph dies the store is back to its start. */
+#define FG_BASE_SLOTS 65536
 
 size_t fg_bytes_per_slot(void)
 {
@@ -26,14 +28,14 @@ static int resize(void **arr, size_t elem, fg_id new_cap)
 }
 
 /* Shrinking is worth a look once fewer than an eighth of the slots are live. */
-static fg_id trim_threshold(fg_id cap) { return cap > FG_TRIM_FLOOR ? cap / 8 : 0; }
+static fg_id trim_threshold(fg_id cap) { return cap > FG_BASE_SLOTS ? cap / 8 : 0; }
 
 static int grow_store(fg_graph *g)
 {
     fg_id new_cap;
     if (g->cap >= FG_MAX_SLOTS)
         return -1;
-    new_cap = g->cap > FG_MAX_SLOTS / 2 ? FG_MAX_SLOTS : g->cap * 2;
+    new_cap = !g->cap ? FG_BASE_SLOTS : g->cap > FG_MAX_SLOTS / 2 ? FG_MAX_SLOTS : g->cap * 2;
     /* cap is raised only once every array has its new size */
     if (resize((void **)&g->data, sizeof(double), new_cap)
         || resize((void **)&g->grad, sizeof(double), new_cap)
@@ -45,8 +47,7 @@ static int grow_store(fg_graph *g)
         || resize((void **)&g->mark, sizeof(uint32_t), new_cap)
         || resize((void **)&g->owner, sizeof(void *), new_cap))
         return -1;
-    memset(g->mark + g->cap, 0, sizeof(uint32_t) * (size_t)(new_cap - g->cap));
-    g->cap = new_cap;
+    g->cap = new_cap; /* new slots are initialised as take_slot hands them out */
     g->trim_below = trim_threshold(new_cap);
     return 0;
 }
@@ -55,7 +56,6 @@ int fg_init(fg_graph *g)
 {
     memset(g, 0, sizeof *g);
     g->max_live = FG_MAX_SLOTS - 1;
-    g->cap = FG_INITIAL_CAP / 2;
     g->top = 1; /* id 0 is FG_NONE */
     g->free_head = FG_NONE;
     return grow_store(g);
@@ -292,12 +292,12 @@ void fg_block_drop(fg_graph *g, fg_block *b)
 
 /* Give memory back after a large graph dies. Slots below the highest live id stay
  * (ids are names held by the owner), so the store shrinks to twice that id, never
- * below FG_TRIM_FLOOR slots: a training loop's steady-state graph keeps its arrays
+ * below FG_BASE_SLOTS slots: a training loop's steady-state graph keeps its arrays
  * instead of regrowing them every step. Each attempt halves the live count needed
  * for the next, so dropping a graph node by node costs O(n log n), not O(n^2). */
 static void trim(fg_graph *g)
 {
-    fg_id top = g->top, new_cap = FG_TRIM_FLOOR;
+    fg_id top = g->top, new_cap = FG_BASE_SLOTS;
     while (top > 1 && g->op[top - 1] == FG_FREE)
         top--;
     g->trim_below = g->live / 2;

@@ -644,8 +644,9 @@ def _restore(double data, double grad, str label) -> Value:
 
 
 def stats() -> dict:
-    """Live node count and the bytes the graph store holds."""
-    return {"live_nodes": G.live, "bytes": fg_bytes(&G)}
+    """Live node count, the bytes the graph store holds (its arrays' capacity, operand
+    blocks and scratch), and the bytes one node takes in the arrays."""
+    return {"live_nodes": G.live, "bytes": fg_bytes(&G), "node_bytes": fg_bytes_per_slot()}
 
 
 # -- bulk kernels: a whole parameter list or data set per call -------------------------
