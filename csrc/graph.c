@@ -350,7 +350,12 @@ void fg_discard(fg_graph *g, fg_id id)
     }
 }
 
-size_t fg_bytes(const fg_graph *g)
+size_t fg_bytes_in_use(const fg_graph *g)
+{
+    return fg_bytes_per_slot() * (size_t)g->live + g->block_bytes;
+}
+
+size_t fg_bytes_reserved(const fg_graph *g)
 {
     return fg_bytes_per_slot() * (size_t)g->cap + g->block_bytes
            + g->scratch_cap * (2 * sizeof(fg_id) + sizeof(int32_t));

@@ -135,8 +135,11 @@ void fg_decref(fg_graph *g, fg_id id);
 /* Free a node made without an owner that no parent took after all. */
 void fg_discard(fg_graph *g, fg_id id);
 
-/* Bytes held by the store: node arrays, blocks and scratch. */
-size_t fg_bytes(const fg_graph *g);
+/* Bytes the live nodes and their operand blocks take; and bytes the store holds:
+ * node arrays at capacity (pages untouched since they were reserved are not
+ * resident), blocks, and sweep scratch. */
+size_t fg_bytes_in_use(const fg_graph *g);
+size_t fg_bytes_reserved(const fg_graph *g);
 
 /* Bytes one node slot costs in the node arrays. */
 size_t fg_bytes_per_slot(void);

@@ -644,9 +644,11 @@ def _restore(double data, double grad, str label) -> Value:
 
 
 def stats() -> dict:
-    """Live node count, the bytes the graph store holds (its arrays' capacity, operand
-    blocks and scratch), and the bytes one node takes in the arrays."""
-    return {"live_nodes": G.live, "bytes": fg_bytes(&G), "node_bytes": fg_bytes_per_slot()}
+    """live_nodes; bytes: what the live nodes and their operand blocks take;
+    node_bytes: one node's share of the store's arrays; reserved_bytes: what the store
+    holds (arrays at capacity, blocks, scratch)."""
+    return {"live_nodes": G.live, "bytes": fg_bytes_in_use(&G),
+            "node_bytes": fg_bytes_per_slot(), "reserved_bytes": fg_bytes_reserved(&G)}
 
 
 # -- bulk kernels: a whole parameter list or data set per call -------------------------

@@ -40,7 +40,8 @@ cdef extern from "graph.h" nogil:
     void fg_incref(fg_graph *g, fg_id id)
     void fg_decref(fg_graph *g, fg_id id)
     void fg_discard(fg_graph *g, fg_id id)
-    size_t fg_bytes(const fg_graph *g)
+    size_t fg_bytes_in_use(const fg_graph *g)
+    size_t fg_bytes_reserved(const fg_graph *g)
     size_t fg_bytes_per_slot()
 
 

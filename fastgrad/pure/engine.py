@@ -617,8 +617,9 @@ def set_node_limit(limit: int | None) -> None:
 def stats() -> dict[str, int]:
     """Live Value count, an estimate of their bytes, and of the bytes of one Value with
     its closure and child tuple (the compiled backend's figures are exact)."""
-    return {"live_nodes": _live_nodes, "bytes": _live_nodes * _BYTES_PER_VALUE,
-            "node_bytes": _BYTES_PER_VALUE}
+    nbytes = _live_nodes * _BYTES_PER_VALUE
+    return {"live_nodes": _live_nodes, "bytes": nbytes, "node_bytes": _BYTES_PER_VALUE,
+            "reserved_bytes": nbytes}
 
 
 _BYTES_PER_VALUE = 360  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
