@@ -1,19 +1,17 @@
-"""Shared pytest setup: the backend under test in the header, hypothesis budgets."""
+"""Shared pytest setup: the backend under test in the header, the hypothesis profile."""
 from __future__ import annotations
 
 import gc
-import os
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import fastgrad
 
-# The fuzz budget: modest by default so the suite stays fast on the pure backend;
-# FASTGRAD_FUZZ_EXAMPLES=50000 turns the property tests into a long fuzzing run.
+# Example budgets are per test (programs.fuzz_settings: FASTGRAD_FUZZ_EXAMPLES=50000
+# turns the engine property tests into a long fuzzing run); this profile sets the rest.
 settings.register_profile(
     "fastgrad",
-    max_examples=int(os.environ.get("FASTGRAD_FUZZ_EXAMPLES", "150")),
     deadline=None,  # shared machines: per-example timing is noise, never a failure
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,

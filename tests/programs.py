@@ -87,7 +87,8 @@ OPS: dict[str, tuple[tuple[str, ...], Callable[..., Any], str]] = {
     "log": (("v",), _method("log"), "log"),
     "sqrt": (("v",), _method("sqrt"), "sqrt"),
 }
-NARY = ("sum", "dot", "layer", "mlp")
+LAYERED = ("layer", "mlp", "dense")  # dense: Dense(w, b, act), called on x, then x reversed
+NARY = ("sum", "dot") + LAYERED
 ALL_OPS = tuple(OPS) + NARY
 # what the micrograd package implements (its ** takes constant exponents only).
 # Compared on one backward() only: micrograd builds a - b, a / b and chains of sums as
@@ -130,9 +131,9 @@ def steps(draw: st.DrawFn, ops: Sequence[str], acts: Sequence[str] = ACTS) -> St
         n = draw(st.integers(0, 4))
         args = draw(st.lists(OPERANDS, min_size=2 * n + 1, max_size=2 * n + 1))
         return Step(op, tuple(args), shape=(n,), no_grad=no_grad)
-    if op in ("layer", "mlp"):
-        widths = draw(st.lists(st.integers(1, 3), min_size=2 if op == "layer" else 3,
-                               max_size=2 if op == "layer" else 4))
+    if op in LAYERED:
+        depth = (2, 3) if op == "mlp" else (1, 1)
+        widths = draw(st.lists(st.integers(1, 3), min_size=depth[0] + 1, max_size=depth[1] + 1))
         n_params = sum(o * (i + 1) for i, o in zip(widths, widths[1:]))
         params = draw(st.lists(REFS, min_size=n_params, max_size=n_params))
         xs = draw(st.lists(OPERANDS, min_size=widths[0], max_size=widths[0]))
@@ -193,6 +194,11 @@ def _split_layers(args: Sequence[Any], step: Step) -> tuple[Layers, list[Any]]:
     return layers, list(args[k:])
 
 
+def _calls(step: Step, x: list[Any]) -> list[list[Any]]:
+    """The inputs a layered step is called on: a Dense is called twice, to reuse it."""
+    return [x, x[::-1]] if step.op == "dense" else [x]
+
+
 class EngineExecutor:
     """A fastgrad engine module (fastgrad, fastgrad.pure.engine, fastgrad._core)."""
 
@@ -214,6 +220,10 @@ class EngineExecutor:
                 return list(self.m.layer(weights, biases, xs, act))
             if step.op == "mlp":
                 return list(self.m.mlp(*_split_layers(args, step)))
+            if step.op == "dense":
+                ((weights, biases, act),), xs = _split_layers(args, step)
+                dense = self.m.Dense(weights, biases, act)
+                return list(dense(xs)) + list(dense(xs[::-1]))
             return [OPS[step.op][1](*args)]
 
     def act(self, step: Step, h: Any, x: float | None) -> None:
@@ -248,12 +258,15 @@ class _ChainExecutor:
         if step.op == "dot":
             n = step.shape[0]
             return [_chain_dot(args[:n], args[n:2 * n], args[2 * n])]
-        if step.op in ("layer", "mlp"):
-            layers, xs = _split_layers(args, step)
-            for weights, biases, act in layers:
-                f = (lambda v: v) if act == "linear" else _method(act)
-                xs = [f(self._wrap(_chain_dot(w, xs, b))) for w, b in zip(weights, biases)]
-            return xs
+        if step.op in LAYERED:
+            layers, x = _split_layers(args, step)
+            outs = []
+            for xs in _calls(step, x):
+                for weights, biases, act in layers:
+                    f = (lambda v: v) if act == "linear" else _method(act)
+                    xs = [f(self._wrap(_chain_dot(w, xs, b))) for w, b in zip(weights, biases)]
+                outs += xs
+            return outs
         return [OPS[step.op][1](*args)]
 
     def live(self) -> None:
@@ -328,12 +341,15 @@ class IntervalExecutor:
         elif step.op == "dot":
             n = step.shape[0]
             outs = [intervals.dot(args[:n], args[n:2 * n], args[2 * n])]
-        elif step.op in ("layer", "mlp"):
-            layers, outs = _split_layers(args, step)
-            for weights, biases, act in layers:
-                outs = [intervals.dot(w, outs, b) for w, b in zip(weights, biases)]
-                if act != "linear":
-                    outs = [intervals.apply(act, [o]) for o in outs]
+        elif step.op in LAYERED:
+            layers, x = _split_layers(args, step)
+            outs = []
+            for xs in _calls(step, x):
+                for weights, biases, act in layers:
+                    xs = [intervals.dot(w, xs, b) for w, b in zip(weights, biases)]
+                    if act != "linear":
+                        xs = [intervals.apply(act, [o]) for o in xs]
+                outs += xs
         else:
             outs = [intervals.apply(OPS[step.op][2], args)]
         # a no_grad result is a leaf: same value, nothing behind it
@@ -381,7 +397,7 @@ def _const(x: float) -> str:
 class Run:
     """One program executed on every member in lockstep; handles[i][k] is member k's."""
 
-    HEADER = "from fastgrad.engine import Value, dot, layer, mlp, no_grad, sum"
+    HEADER = "from fastgrad.engine import Dense, Value, dot, layer, mlp, no_grad, sum"
 
     def __init__(self, members: Sequence[Member]) -> None:
         self.members = list(members)
@@ -488,7 +504,7 @@ class Run:
             self.script.append(f"# {expr}  -> raises {outcomes[0].__name__}")
             return
         names = [self._name() for _ in results[0]]
-        many = step.op in ("layer", "mlp")
+        many = step.op in LAYERED
         targets = ", ".join(names) + ("," if many and len(names) == 1 else "")
         prefix = "with no_grad(): " if step.no_grad else ""
         self.script.append(f"{prefix}{targets} = {expr}")
@@ -503,12 +519,15 @@ class Run:
         if step.op == "dot":
             n = step.shape[0]
             return f"dot({_list(a[:n])}, {_list(a[n:2 * n])}, {a[2 * n]})"
-        if step.op in ("layer", "mlp"):
+        if step.op in LAYERED:
             layers, x = _split_layers(a, step)
             specs = [(_list(map(_list, w)), _list(b), repr(act)) for w, b, act in layers]
             if step.op == "layer":
                 (w, b, act), = specs
                 return f"layer({w}, {b}, {_list(x)}, {act})"
+            if step.op == "dense":
+                (w, b, act), = specs
+                return f"(lambda d: d({_list(x)}) + d({_list(x[::-1])}))(Dense({w}, {b}, {act}))"
             return f"mlp({_list(f'({w}, {b}, {act})' for w, b, act in specs)}, {_list(x)})"
         kind = OPS[step.op][2]
         return _SOURCE[kind].format(*a) if kind in _SOURCE else f"{a[0]}.{step.op}()"

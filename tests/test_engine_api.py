@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastgrad
+import fastgrad.engine
 from fastgrad import Value
 
 pytestmark = pytest.mark.usefixtures("fresh_heap")
@@ -278,6 +279,41 @@ def test_layer_is_a_list_of_activated_dots(act, f) -> None:
     assert [o.data for o in outs] == [o.data for o in outs2]
     assert [p.grad for p in params] == [p.grad for p in params2]
     assert any(p.grad != 0.0 for p in params)
+
+
+def test_mlp_is_layers_in_turn() -> None:
+    def make() -> list:
+        return [([[Value(0.3), Value(-0.6)], [Value(0.8), Value(0.1)]], [Value(0.0), Value(0.2)],
+                 "tanh"), ([[Value(-0.5), Value(0.7)]], [Value(0.05)], "linear")]
+
+    layers = make()
+    outs = fastgrad.engine.mlp(layers, [1.5, -0.5])
+    outs[0].backward()
+    layers2 = make()
+    h = [1.5, -0.5]
+    for w, b, act in layers2:
+        h = fastgrad.layer(w, b, h, act)
+    h[0].backward()
+    assert [o.data for o in outs] == [o.data for o in h]
+    grads = [p.grad for w, b, _ in layers for p in [*b, *(x for row in w for x in row)]]
+    grads2 = [p.grad for w, b, _ in layers2 for p in [*b, *(x for row in w for x in row)]]
+    assert grads == grads2 and any(grads)
+
+
+def test_dense_is_a_reusable_layer() -> None:
+    w = [[Value(0.3), Value(-0.6)], [Value(0.8), Value(0.1)]]
+    b = [Value(0.0), Value(0.2)]
+    dense = fastgrad.engine.Dense(w, b, "sigmoid")
+    x1, x2 = [Value(1.5), -0.5], [0.25, Value(2.0)]
+    got = dense(x1) + dense(x2)
+    want = fastgrad.layer(w, b, x1, "sigmoid") + fastgrad.layer(w, b, x2, "sigmoid")
+    assert [o.data for o in got] == [o.data for o in want]
+    before = [o.data for o in dense(x1)]
+    w[1][0] = Value(-2.0)  # the rows were copied when the Dense was made
+    w[0][0].data = 0.5  # but data may change freely, as training does
+    after = dense(x1)
+    assert after[1].data == before[1] and after[0].data != before[0]
+    assert after[0].data == fastgrad.layer(w, b, x1, "sigmoid")[0].data
 
 
 # -- no_grad ----------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ import fastgrad.pure.engine as pure  # noqa: E402 - after the skip: both or noth
 pytestmark = pytest.mark.usefixtures("fresh_heap")
 
 
+def test_both_backends_export_the_same_names() -> None:
+    assert sorted(fast.__all__) == sorted(pure.__all__)
+
+
 def _mismatch(run: Run, what: str) -> str:
     return f"fast and pure differ: {what}\nreproducer:\n{run.transcript()}"
 
