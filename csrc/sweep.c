@@ -23,10 +23,17 @@ static inline int settled(const fg_block *b, uint64_t epoch)
     return b->leaves || b->mark == epoch;
 }
 
-/* The first operand of x at or after slot *k not yet stamped, or FG_NONE; *k moves
- * past it. The same enumeration as fg_operand, with the mark test in the inner loop:
- * this is the walk's hot loop. A block is stamped when a node has enumerated all of
- * it, so the other neurons of a layer skip their shared inputs in O(1). */
+/* Is c an operand the walk must enter: a node with operands, not yet stamped? Leaves
+ * have nothing to pass back, so the walk neither stamps nor orders them. */
+static inline int unvisited(const fg_graph *g, fg_id c, uint32_t stamp)
+{
+    return c != FG_NONE && g->op[c] != FG_LEAF && g->mark[c] != stamp;
+}
+
+/* The first operand of x at or after slot *k that the walk must enter, or FG_NONE;
+ * *k moves past it. The same enumeration as fg_operand, with the test in the inner
+ * loop: this is the walk's hot loop. A block is stamped when a node has enumerated all
+ * of it, so the other neurons of a layer skip their shared inputs in O(1). */
 static inline fg_id next_unvisited(fg_graph *g, fg_id x, int32_t *k, uint64_t epoch)
 {
     uint32_t stamp = (uint32_t)epoch;
@@ -38,13 +45,11 @@ static inline fg_id next_unvisited(fg_graph *g, fg_id x, int32_t *k, uint64_t ep
         fg_block *b = g->kids[x].sum;
         if (settled(b, epoch))
             return FG_NONE;
-        for (; i < b->n; i++) {
-            fg_id c = b->ids[i];
-            if (c != FG_NONE && g->mark[c] != stamp) {
+        for (; i < b->n; i++)
+            if (unvisited(g, b->ids[i], stamp)) {
                 *k = i + 1;
-                return c;
+                return b->ids[i];
             }
-        }
         *k = i;
         b->mark = epoch;
         return FG_NONE;
@@ -64,7 +69,7 @@ static inline fg_id next_unvisited(fg_graph *g, fg_id x, int32_t *k, uint64_t ep
                 if (skip_w) continue;
                 c = w->ids[i == 2 * n ? n : i >> 1];
             }
-            if (c != FG_NONE && g->mark[c] != stamp) {
+            if (unvisited(g, c, stamp)) {
                 *k = i + 1;
                 return c;
             }
@@ -73,20 +78,15 @@ static inline fg_id next_unvisited(fg_graph *g, fg_id x, int32_t *k, uint64_t ep
         w->mark = xs->mark = epoch;
         return FG_NONE;
     }
-    default:
-        if (i == 0) {
-            fg_id a = g->kids[x].bin.a;
-            *k = i = 1;
-            if (g->mark[a] != stamp)
-                return a;
+    default: {
+        fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
+        if (i == 0 && unvisited(g, a, stamp)) {
+            *k = 1;
+            return a;
         }
-        if (i == 1) {
-            fg_id b = g->kids[x].bin.b;
-            *k = 2;
-            if (b != FG_NONE && g->mark[b] != stamp)
-                return b;
-        }
-        return FG_NONE;
+        *k = 2;
+        return i < 2 && unvisited(g, b, stamp) ? b : FG_NONE;
+    }
     }
 }
 
@@ -97,24 +97,25 @@ static ptrdiff_t topological_order(fg_graph *g, fg_id root)
 {
     uint64_t epoch;
     size_t sp = 0, n = 0;
+    fg_id *stack, *order;
+    int32_t *cursor;
     if (fg_reserve_scratch(g, (size_t)g->live))
         return -1;
+    stack = g->stack, order = g->order, cursor = g->cursor;
     epoch = next_epoch(g);
     g->mark[root] = (uint32_t)epoch;
-    g->stack[sp] = root;
-    g->cursor[sp++] = 0;
+    stack[sp] = root;
+    cursor[sp++] = 0;
     while (sp) {
-        fg_id x = g->stack[sp - 1];
-        fg_id c = next_unvisited(g, x, &g->cursor[sp - 1], epoch);
+        fg_id x = stack[sp - 1];
+        fg_id c = next_unvisited(g, x, &cursor[sp - 1], epoch);
         if (c == FG_NONE) {
+            order[n++] = x;
             sp--;
-            g->order[n++] = x;
-            continue;
-        }
-        g->mark[c] = (uint32_t)epoch;
-        if (g->op[c] != FG_LEAF) { /* a leaf has nothing to pass back: no need to order it */
-            g->stack[sp] = c;
-            g->cursor[sp++] = 0;
+        } else {
+            g->mark[c] = (uint32_t)epoch;
+            stack[sp] = c;
+            cursor[sp++] = 0;
         }
     }
     return (ptrdiff_t)n;
