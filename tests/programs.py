@@ -114,6 +114,11 @@ def numbers(lo: float = -6.0, hi: float = 6.0) -> st.SearchStrategy[float]:
     )
 
 
+# IEEE corner cases, for exhaustive grids: signed zeros, subnormal, overflow edges of
+# exp (709/710, -746), a huge non-integer exponent, infinities, nan
+SPECIALS = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, -2.5, 3.0, 1e-300, -1e-300, 5e-324,
+            1e300, -1e300, 709.0, 710.0, -746.0, 1000.5, math.inf, -math.inf, math.nan)
+
 EXPONENTS = st.one_of(st.sampled_from([2.0, 3.0, 0.5, -1.0, -2.0, 0.0, 1.0, 1.5, -0.5]),
                       numbers(-4.0, 4.0))
 REFS = st.builds(Ref, st.integers(0, 12))
