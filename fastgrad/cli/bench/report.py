@@ -63,7 +63,8 @@ class Table:
             fmt = [f"{{:<{widths[0]}}}"] + [f"{{:>{w}}}" for w in widths[1:]]
             lines = ["  ".join(f.format(c) for f, c in zip(fmt, row)) for row in [self.header, *self.rows]]
             lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines + ([""] + self.notes if self.notes else []))
+        notes = [f"- {n}" for n in self.notes] if markdown else self.notes
+        return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def results_table(results: Results, backends: list[str]) -> Table:
