@@ -42,7 +42,8 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                      "without --plot the boundary is drawn in the terminal")
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout  # looked up per call: callers may redirect it
     engine, nn = backends.modules(args.backend)
     used = backends.name(engine)
     X, y = moons.data(args.seed)

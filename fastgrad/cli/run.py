@@ -40,7 +40,8 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error(f"run: no such script: {args.script}")
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout  # looked up per call: callers may redirect it
     if not args.compare:
         run_script(args.script, args.args, backends.modules(args.backend))
         return 0

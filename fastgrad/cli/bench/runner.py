@@ -66,7 +66,8 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error(f"--baseline {args.baseline} is not among --backends {','.join(args.backends)}")
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout  # looked up per call: callers may redirect it
     config = QUICK if args.quick else FULL
     overrides = {"chain_ops": args.size, "budget": args.budget, "min_repeats": args.repeats}
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
