@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"micrograd: failed with exit status {theirs.returncode}: {last}", file=out)
         return 1
     print(f"micrograd: {duration(theirs.seconds)}", file=out)
-    print(f"ratio: fastgrad is {theirs.seconds / ours.seconds:.3g}x faster", file=out)
+    speedup = theirs.seconds / ours.seconds
+    print(f"ratio: fastgrad is {speedup:.3g}x faster" if speedup >= 1 else
+          f"ratio: fastgrad is {1 / speedup:.3g}x slower", file=out)
     verdict = agreement.compare(ours.stdout, theirs.stdout)
     print(f"output: {verdict.verdict} ({verdict.detail})", file=out)
     return 0 if verdict.verdict != "differ" else 1
