@@ -1,0 +1,25 @@
+"""Helpers shared by the tests/test_hardening_*.py files (issue 5's evidence)."""
+from __future__ import annotations
+
+import numpy as np
+
+import fastgrad
+from fastgrad import Value, nn, optim
+from fastgrad.cli import moons
+
+
+def live() -> int:
+    return fastgrad.stats()["live_nodes"]
+
+
+def train(model: nn.MLP, opt: optim.Optimizer, X: np.ndarray, y: np.ndarray, steps: int
+          ) -> list[float]:
+    """`steps` optimizer steps on micrograd's demo loss; the loss of each."""
+    out = []
+    for _ in range(steps):
+        loss, _ = moons.loss(model, Value, X, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append(loss.data)
+    return out
