@@ -28,9 +28,9 @@ _ACTIVATIONS: dict[str, tuple[str, Callable[[Value], Value] | None]] = {
     "sigmoid": ("Sigmoid", Value.sigmoid), "linear": ("Linear", None),
 }
 
-# Bumped whenever a Neuron's w, b or nonlin is assigned or its w list is changed in
-# place, so a Layer knows its cached Dense (a snapshot of the weights) may be stale
-# without re-reading every neuron on every call.
+# Bumped whenever a Neuron's w, b or nonlin, a Layer's neurons or an MLP's layers are
+# assigned or changed in place, so Layers and MLPs know their cached Dense objects (a
+# snapshot of the weights) may be stale without re-reading every neuron on each call.
 _generation = 0
 
 
@@ -39,15 +39,15 @@ def _bump() -> None:
     _generation += 1
 
 
-class _Weights(list):
-    """A neuron's weight list: a plain list to its users, which also tells the layers
-    above it when it changes in place."""
+class _Tracked(list):
+    """A neuron's w, a layer's neurons, an MLP's layers: a plain list to its users,
+    which also tells the caches above it when it changes in place."""
 
 
 def _notifying(name: str) -> Callable[..., Any]:
     method = getattr(list, name)
 
-    def mutate(self: _Weights, *args: Any, **kwargs: Any) -> Any:
+    def mutate(self: _Tracked, *args: Any, **kwargs: Any) -> Any:
         result = method(self, *args, **kwargs)
         _bump()
         return result
@@ -57,7 +57,19 @@ def _notifying(name: str) -> Callable[..., Any]:
 
 for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
               "insert", "pop", "remove", "clear", "sort", "reverse"):
-    setattr(_Weights, _name, _notifying(_name))
+    setattr(_Tracked, _name, _notifying(_name))
+
+
+def _tracking_setattr(tracked: tuple[str, ...], watched: tuple[str, ...]) -> Callable[..., None]:
+    """A __setattr__ that stores the `tracked` attributes as _Tracked lists and bumps
+    the generation when any `watched` attribute is assigned."""
+    def __setattr__(self: Module, name: str, value: Any) -> None:
+        if name in tracked and type(value) is not _Tracked:
+            value = _Tracked(value)
+        object.__setattr__(self, name, value)
+        if name in watched:
+            _bump()
+    return __setattr__
 
 
 def _activation(nonlin: Any) -> str:
@@ -165,14 +177,12 @@ class Neuron(Module):
         self.b = Value(0)
         self.nonlin = nonlin
 
+    _setattr = _tracking_setattr(("w",), ("w", "b", "nonlin"))
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "nonlin":
             object.__setattr__(self, "_act", _activation(value))
-        elif name == "w" and type(value) is not _Weights:
-            value = _Weights(value)
-        object.__setattr__(self, name, value)
-        if name in ("w", "b", "nonlin"):
-            _bump()
+        self._setattr(name, value)
 
     def __call__(self, x: Inputs) -> Value:
         out = dot(self.w, _inputs(x, len(self.w), self), self.b)
@@ -195,18 +205,20 @@ class Neuron(Module):
 class Layer(Module):
     """nout neurons on the same inputs; a call is one call of an engine Dense.
 
-    The Dense is cached, and rebuilt when `neurons` or a neuron's w, b or nonlin is
-    reassigned (it follows in-place changes of a neuron's w list by itself).
+    The Dense is cached, and rebuilt when the neurons or a neuron's w, b or nonlin
+    change (assigned or changed in place).
     """
+
+    __setattr__ = _tracking_setattr(("neurons",), ("neurons",))
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(_count(nout, "nout"))]
-        self._cache: tuple[int, list[Neuron] | None, Any] = (-1, None, None)
+        self._cache: tuple[int, Dense | None] = (-1, None)
 
     def _spec(self) -> Dense:
         """The layer as an engine Dense, rebuilt only when a neuron changed."""
-        generation, neurons, spec = self._cache
-        if generation == _generation and neurons == self.neurons:
+        generation, spec = self._cache
+        if generation == _generation:
             return spec
         neurons = list(self.neurons)
         acts = {n._act for n in neurons}
@@ -216,7 +228,7 @@ class Layer(Module):
                              f"size, not {sorted(acts)} and {sorted(nins)}")
         spec = Dense([n.w for n in neurons], [n.b for n in neurons],
                      acts.pop() if acts else "linear")
-        self._cache = (_generation, neurons, spec)
+        self._cache = (_generation, spec)
         return spec
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
@@ -245,10 +257,13 @@ class Layer(Module):
 class MLP(Module):
     """Dense layers, ReLU on all but the last, as micrograd's MLP."""
 
+    __setattr__ = _tracking_setattr(("layers",), ("layers",))
+
     def __init__(self, nin: int, nouts: Sequence[int]) -> None:
         sz = [nin] + list(nouts)
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
+        self._cache: tuple[int, list[Dense]] = (-1, [])
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
@@ -264,7 +279,11 @@ class MLP(Module):
         return [p for layer in self.layers for p in layer.parameters()]
 
     def _layer_specs(self) -> list[Dense]:
-        return [layer._spec() for layer in self.layers]
+        generation, denses = self._cache
+        if generation != _generation:
+            denses = [layer._spec() for layer in self.layers]
+            self._cache = (_generation, denses)
+        return denses
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
         return [(f"layers.{i}.{key}", ps, shape)
