@@ -30,7 +30,7 @@ static int resize(void **arr, size_t elem, fg_id new_cap)
 /* Shrinking is worth a look once fewer than an eighth of the slots are live. */
 static fg_id trim_threshold(fg_id cap) { return cap > FG_BASE_SLOTS ? cap / 8 : 0; }
 
-static int grow_store(fg_graph *g)
+int fg_grow(fg_graph *g)
 {
     fg_id new_cap;
     if (g->cap >= FG_MAX_SLOTS)
@@ -47,7 +47,7 @@ static int grow_store(fg_graph *g)
         || resize((void **)&g->mark, sizeof(uint32_t), new_cap)
         || resize((void **)&g->owner, sizeof(void *), new_cap))
         return -1;
-    g->cap = new_cap; /* new slots are initialised as take_slot hands them out */
+    g->cap = new_cap; /* new slots are initialised as fg_take_slot hands them out */
     g->trim_below = trim_threshold(new_cap);
     return 0;
 }
@@ -58,7 +58,7 @@ int fg_init(fg_graph *g)
     g->max_live = FG_MAX_SLOTS - 1;
     g->top = 1; /* id 0 is FG_NONE */
     g->free_head = FG_NONE;
-    return grow_store(g);
+    return fg_grow(g);
 }
 
 void fg_set_max_live(fg_graph *g, fg_id max_live)
@@ -66,43 +66,6 @@ void fg_set_max_live(fg_graph *g, fg_id max_live)
     g->max_live = max_live < 0 ? 0 : (max_live > FG_MAX_SLOTS - 1 ? FG_MAX_SLOTS - 1 : max_live);
 }
 
-/* A fresh slot with the node's scalar fields set; FG_NONE if the store is full. */
-static fg_id take_slot(fg_graph *g, int op, double data, void *owner)
-{
-    fg_id id = g->free_head;
-    if (g->live >= g->max_live)
-        return FG_NONE;
-    if (id != FG_NONE) {
-        g->free_head = g->kids[id].bin.a;
-    } else {
-        if (g->top == g->cap && grow_store(g))
-            return FG_NONE;
-        id = g->top++;
-    }
-    g->data[id] = data;
-    g->grad[id] = 0.0;
-    g->cst[id] = 0.0;
-    g->op[id] = (uint8_t)op;
-    g->flags[id] = 0;
-    g->refs[id] = owner != NULL;
-    g->mark[id] = 0;
-    g->owner[id] = owner;
-    g->live++;
-    return id;
-}
-
-fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
-{
-    fg_id id = take_slot(g, op, data, owner);
-    if (id == FG_NONE)
-        return FG_NONE;
-    g->cst[id] = c;
-    g->kids[id].bin.a = a;
-    g->kids[id].bin.b = b;
-    if (a != FG_NONE) g->refs[a]++;
-    if (b != FG_NONE) g->refs[b]++;
-    return id;
-}
 
 static size_t block_bytes(int32_t n)
 {
@@ -159,7 +122,7 @@ static void drop_block(fg_graph *g, fg_block *b, fg_id *head)
 
 fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
 {
-    fg_id id = take_slot(g, FG_SUM, data, owner);
+    fg_id id = fg_take_slot(g, FG_SUM, data, owner);
     if (id == FG_NONE)
         return FG_NONE;
     terms->refs++;
@@ -193,7 +156,7 @@ fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
     fg_id id;
     if (!d)
         return FG_NONE;
-    if ((id = take_slot(g, FG_DOT, data, owner)) == FG_NONE) {
+    if ((id = fg_take_slot(g, FG_DOT, data, owner)) == FG_NONE) {
         give_pair(g, d);
         return FG_NONE;
     }
@@ -245,11 +208,10 @@ static void free_slot(fg_graph *g, fg_id id)
 
 static void trim(fg_graph *g);
 
-/* Free the nodes on a worklist, and every operand that only they kept alive.
- * Dead nodes wait on the list linked through their own mark field, which a dead
+/* Dead nodes wait on the list linked through their own mark field, which a dead
  * node no longer needs (walks start from live nodes and only reach live ones), so
  * this neither recurses nor allocates: a chain of any length frees in O(1) space. */
-static void release(fg_graph *g, fg_id head)
+void fg_release(fg_graph *g, fg_id head)
 {
     while (head != FG_NONE) {
         fg_id x = head;
@@ -287,7 +249,7 @@ void fg_block_drop(fg_graph *g, fg_block *b)
 {
     fg_id head = FG_NONE;
     drop_block(g, b, &head);
-    release(g, head);
+    fg_release(g, head);
 }
 
 /* Give memory back after a large graph dies. Slots below the highest live id stay
@@ -334,19 +296,12 @@ static void trim(fg_graph *g)
     }
 }
 
-void fg_decref(fg_graph *g, fg_id id)
-{
-    if (--g->refs[id] == 0) {
-        g->mark[id] = FG_NONE;
-        release(g, id);
-    }
-}
 
 void fg_discard(fg_graph *g, fg_id id)
 {
     if (g->refs[id] == 0) {
         g->mark[id] = FG_NONE;
-        release(g, id);
+        fg_release(g, id);
     }
 }
 

@@ -22,6 +22,10 @@ typedef int32_t fg_id;
 /* Id 0 is never a node: it marks "no operand" in a node and "no node" in a result. */
 #define FG_NONE 0
 
+/* The mark of a leaf: never a walk's stamp, so a walk passes leaves by their mark
+ * alone (a leaf has nothing to pass back and is never entered). */
+#define FG_LEAF_MARK UINT32_MAX
+
 /* Per-node flags. */
 #define FG_FLAG_NOTE 1 /* the owner keeps side data (a label) to drop when the node dies */
 
@@ -64,7 +68,7 @@ typedef struct fg_graph {
     uint8_t *flags;
     fg_kids *kids;
     uint32_t *refs;   /* parent edges plus one for an owner */
-    uint32_t *mark;   /* visit stamp of the topological walk */
+    uint32_t *mark;   /* stamp of the walk that last entered the node; FG_LEAF_MARK */
     void **owner;
 
     fg_id cap;        /* slots allocated */
@@ -107,10 +111,54 @@ int fg_init(fg_graph *g);
  * out-of-memory path, and for users who want a hard bound. */
 void fg_set_max_live(fg_graph *g, fg_id max_live);
 
+/* Slow paths of the inline functions below: double the node arrays (-1 if they
+ * cannot grow); free the dead nodes on a worklist linked through their mark fields,
+ * and every operand only they kept alive. */
+int fg_grow(fg_graph *g);
+void fg_release(fg_graph *g, fg_id head);
+
+/* A fresh slot with the node's scalar fields set; FG_NONE if the store is full.
+ * Inline, as fg_node and fg_decref: they are the cost of every operation. */
+static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
+{
+    fg_id id = g->free_head;
+    if (g->live >= g->max_live)
+        return FG_NONE;
+    if (id != FG_NONE) {
+        g->free_head = g->kids[id].bin.a;
+    } else {
+        if (g->top == g->cap && fg_grow(g))
+            return FG_NONE;
+        id = g->top++;
+    }
+    g->data[id] = data;
+    g->grad[id] = 0.0;
+    g->cst[id] = 0.0;
+    g->op[id] = (uint8_t)op;
+    g->flags[id] = 0;
+    g->refs[id] = owner != NULL;
+    g->mark[id] = op == 0 /* FG_LEAF */ ? FG_LEAF_MARK : 0;
+    g->owner[id] = owner;
+    g->live++;
+    return id;
+}
+
 /* A new node with op, data and operands a, b (FG_NONE for none) and constant c.
  * Takes a reference on each operand; the new node's count is 1 if owner is given,
  * else 0 (a parent must take it). Returns FG_NONE when the store cannot grow. */
-fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner);
+static inline fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c,
+                            void *owner)
+{
+    fg_id id = fg_take_slot(g, op, data, owner);
+    if (id == FG_NONE)
+        return FG_NONE;
+    g->cst[id] = c;
+    g->kids[id].bin.a = a;
+    g->kids[id].bin.b = b;
+    if (a != FG_NONE) g->refs[a]++;
+    if (b != FG_NONE) g->refs[b]++;
+    return id;
+}
 
 /* A block of n slots for the caller to fill, holding one reference (the caller's);
  * NULL when memory runs out. */
@@ -130,7 +178,13 @@ fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner);
 static inline void fg_incref(fg_graph *g, fg_id id) { g->refs[id]++; }
 
 /* Drop one reference; free the node, and what only it kept alive, when none remain. */
-void fg_decref(fg_graph *g, fg_id id);
+static inline void fg_decref(fg_graph *g, fg_id id)
+{
+    if (--g->refs[id] == 0) {
+        g->mark[id] = FG_NONE; /* the worklist ends after it */
+        fg_release(g, id);
+    }
+}
 
 /* Free a node made without an owner that no parent took after all. */
 void fg_discard(fg_graph *g, fg_id id);

@@ -10,9 +10,12 @@
 
 static uint64_t next_epoch(fg_graph *g)
 {
-    if ((uint32_t)++g->epoch == 0) { /* node stamps wrapped: forget every old one */
-        memset(g->mark, 0, sizeof(uint32_t) * (size_t)g->cap);
-        ++g->epoch;
+    uint32_t stamp = (uint32_t)++g->epoch;
+    if (stamp == 0 || stamp == FG_LEAF_MARK) { /* stamps wrapped: forget the old ones */
+        for (fg_id id = 1; id < g->top; id++)
+            if (g->op[id] != FG_FREE)
+                g->mark[id] = g->op[id] == FG_LEAF ? FG_LEAF_MARK : 0;
+        g->epoch += stamp == 0 ? 1 : 2;
     }
     return g->epoch;
 }
@@ -24,10 +27,12 @@ static inline int settled(const fg_block *b, uint64_t epoch)
 }
 
 /* Is c an operand the walk must enter: a node with operands, not yet stamped? Leaves
- * have nothing to pass back, so the walk neither stamps nor orders them. */
+ * have nothing to pass back, so the walk neither stamps nor orders them (their mark,
+ * FG_LEAF_MARK, tells them apart without a look at their op). */
 static inline int unvisited(const fg_graph *g, fg_id c, uint32_t stamp)
 {
-    return c != FG_NONE && g->op[c] != FG_LEAF && g->mark[c] != stamp;
+    uint32_t m;
+    return c != FG_NONE && (m = g->mark[c]) != stamp && m != FG_LEAF_MARK;
 }
 
 /* The first operand of x at or after slot *k that the walk must enter, or FG_NONE;
@@ -103,6 +108,10 @@ static ptrdiff_t topological_order(fg_graph *g, fg_id root)
         return -1;
     stack = g->stack, order = g->order, cursor = g->cursor;
     epoch = next_epoch(g);
+    if (g->op[root] == FG_LEAF) { /* nothing to walk, and a leaf keeps its mark */
+        order[0] = root;
+        return 1;
+    }
     g->mark[root] = (uint32_t)epoch;
     stack[sp] = root;
     cursor[sp++] = 0;
