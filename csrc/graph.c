@@ -66,7 +66,6 @@ void fg_set_max_live(fg_graph *g, fg_id max_live)
     g->max_live = max_live < 0 ? 0 : (max_live > FG_MAX_SLOTS - 1 ? FG_MAX_SLOTS - 1 : max_live);
 }
 
-
 static size_t block_bytes(int32_t n)
 {
     return sizeof(fg_block) + (size_t)n * (sizeof(double) + sizeof(fg_id));
@@ -103,7 +102,7 @@ void fg_block_seal(fg_graph *g, fg_block *b)
 }
 
 /* Let go of one reference on b; if it was the last, free b and push the nodes that
- * b alone kept alive onto the release worklist *head (see release). */
+ * b alone kept alive onto the release worklist *head (see fg_release). */
 static void drop_block(fg_graph *g, fg_block *b, fg_id *head)
 {
     if (--b->refs > 0)
@@ -295,7 +294,6 @@ static void trim(fg_graph *g)
         free(d);
     }
 }
-
 
 void fg_discard(fg_graph *g, fg_id id)
 {
