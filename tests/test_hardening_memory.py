@@ -27,6 +27,11 @@ FAST = fastgrad.backend == "fast"
 STEPS, WARMUP = (2000, 100) if FAST else (100, 30)
 
 
+# ASan and valgrind keep freed memory in quarantine (ASan up to 256 MiB) to catch use
+# after free: under them the resident set grows by design, and only the counts are checked.
+UNDER_MEMORY_TOOL = any(lib in os.environ.get("LD_PRELOAD", "") for lib in ("libasan", "vgpreload"))
+
+
 def rss() -> int:
     """Resident set size in bytes, from /proc (the test is skipped without it)."""
     try:
@@ -55,7 +60,8 @@ def _check_growth(rss_growth: int, blocks_growth: int, steps: int) -> None:
     # moves by a handful at most (free lists)
     assert blocks_growth < max(steps // 2, 10), (
         f"{blocks_growth} more Python objects after {steps} steps")
-    assert rss_growth < MiB, f"RSS grew {rss_growth / MiB:.2f} MiB over {steps} steps"
+    if not UNDER_MEMORY_TOOL:
+        assert rss_growth < MiB, f"RSS grew {rss_growth / MiB:.2f} MiB over {steps} steps"
 
 
 def test_moons_training_runs_in_constant_memory() -> None:
@@ -135,4 +141,4 @@ def test_rebuilding_a_dropped_graph_takes_no_new_memory() -> None:
     rss2, bytes2 = build_and_drop()
     assert live() == before
     assert bytes2 == bytes1
-    assert rss2 - rss1 < MiB, f"RSS grew {(rss2 - rss1) / MiB:.2f} MiB on rebuilding"
+    assert UNDER_MEMORY_TOOL or rss2 - rss1 < MiB, f"RSS grew {(rss2 - rss1) / MiB:.2f} MiB on rebuilding"

@@ -54,9 +54,10 @@ def _run_threads(work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-def _make_job(i: int) -> Callable[[], list[float]]:
+def _make_job(i: int, order: list[int]) -> Callable[[], list[float]]:
     """Training run i: its own data, model and optimizer (built here, in one thread,
-    since MLP draws its weights from the shared `random`)."""
+    since MLP draws its weights from the shared `random`); appends i to `order` after
+    each step."""
     X, y = datasets.make_moons(SAMPLES, noise=0.1, random_state=i)
     y = y * 2 - 1
     random.seed(i)
@@ -65,16 +66,24 @@ def _make_job(i: int) -> Callable[[], list[float]]:
            else optim.Adam(model.parameters(), lr=0.01))
 
     def run() -> list[float]:
-        return train(model, opt, X, y, STEPS) + fastgrad.get_data(model.parameters()).tolist()
+        losses = []
+        for _ in range(STEPS):
+            losses += train(model, opt, X, y, 1)
+            order.append(i)
+        return losses + fastgrad.get_data(model.parameters()).tolist()
 
     return run
 
 
 def test_four_threads_training_at_once_match_sequential_runs() -> None:
     before = live()
-    sequential = [_make_job(i)() for i in range(THREADS)]
-    jobs = [_make_job(i) for i in range(THREADS)]
+    order: list[int] = []
+    sequential = [_make_job(i, order)() for i in range(THREADS)]
+    order.clear()
+    jobs = [_make_job(i, order) for i in range(THREADS)]
     concurrent = _run_threads(lambda i: jobs[i]())
+    switches = sum(a != b for a, b in zip(order, order[1:]))
+    assert switches > THREADS, f"the runs did not overlap: {order}"
     for i in range(THREADS):
         assert [x.hex() for x in concurrent[i]] == [x.hex() for x in sequential[i]], f"run {i}"
     del jobs
