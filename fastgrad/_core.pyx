@@ -15,6 +15,8 @@ from cpython.long cimport PyLong_AsDouble, PyLong_Check
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free
 
+from numbers import Complex, Real
+
 import numpy as np
 
 from fastgrad._graph cimport *
@@ -73,8 +75,9 @@ cdef double _to_double(object x) except? -1.0:
         return PyFloat_AS_DOUBLE(x)
     if PyLong_Check(x):
         return PyLong_AsDouble(x)
-    if isinstance(x, (str, bytes, bytearray)) or not (
-            hasattr(type(x), "__float__") or hasattr(type(x), "__index__")):
+    if (isinstance(x, (str, bytes, bytearray))
+            or (isinstance(x, Complex) and not isinstance(x, Real))
+            or not (hasattr(type(x), "__float__") or hasattr(type(x), "__index__"))):
         raise TypeError(f"a Value needs a real number, not {type(x).__name__}")
     return PyFloat_AsDouble(x)
 
@@ -89,6 +92,10 @@ cdef inline bint _number(object x, double *out) except -1:
     except TypeError:
         return False
     return True
+
+
+cdef inline object _cmp_operand(object other):
+    return G.data[(<Value>other).id] if isinstance(other, Value) else other
 
 
 def _pow_label(double c):
@@ -268,37 +275,19 @@ cdef class Value:
         return _vc(FG_SQRT, self, 0.0)
 
     # -- comparisons and conversions -------------------------------------------------
+    # Comparisons are Python float's against the other side's data or number: exact
+    # with ints of any size, NotImplemented (so TypeError) for what floats refuse.
     def __lt__(self, other):
-        cdef double c
-        if isinstance(other, Value):
-            return G.data[self.id] < G.data[(<Value>other).id]
-        if not _number(other, &c):
-            return NotImplemented
-        return G.data[self.id] < c
+        return (<object>G.data[self.id]).__lt__(_cmp_operand(other))
 
     def __le__(self, other):
-        cdef double c
-        if isinstance(other, Value):
-            return G.data[self.id] <= G.data[(<Value>other).id]
-        if not _number(other, &c):
-            return NotImplemented
-        return G.data[self.id] <= c
+        return (<object>G.data[self.id]).__le__(_cmp_operand(other))
 
     def __gt__(self, other):
-        cdef double c
-        if isinstance(other, Value):
-            return G.data[self.id] > G.data[(<Value>other).id]
-        if not _number(other, &c):
-            return NotImplemented
-        return G.data[self.id] > c
+        return (<object>G.data[self.id]).__gt__(_cmp_operand(other))
 
     def __ge__(self, other):
-        cdef double c
-        if isinstance(other, Value):
-            return G.data[self.id] >= G.data[(<Value>other).id]
-        if not _number(other, &c):
-            return NotImplemented
-        return G.data[self.id] >= c
+        return (<object>G.data[self.id]).__ge__(_cmp_operand(other))
 
     def __reduce__(self):
         # a Value pickles and deep-copies as a leaf: its graph is not data, and leaves

@@ -15,6 +15,7 @@ purpose, and the compiled core does exactly the same, so the two agree bitwise:
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from typing import Any, Callable, Iterable, Sequence, Union
 
@@ -35,12 +36,12 @@ _max_live = 2 ** 31 - 2  # as the compiled store: ids are 32-bit
 
 
 def _as_float(x: Any) -> float:
-    """The float Python arithmetic would use for `x`; TypeError if it is no number."""
+    """The float Python arithmetic would use for `x`; TypeError if it is no real number."""
     if isinstance(x, float):
         return float(x)
-    if isinstance(x, (str, bytes, bytearray)) or not (
-        hasattr(type(x), "__float__") or hasattr(type(x), "__index__")
-    ):
+    if (isinstance(x, (str, bytes, bytearray))
+            or (isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real))
+            or not (hasattr(type(x), "__float__") or hasattr(type(x), "__index__"))):
         raise TypeError(f"a Value needs a real number, not {type(x).__name__}")
     return float(x)
 
@@ -385,32 +386,19 @@ class Value:
         return out
 
     # -- comparisons and conversions -------------------------------------------------
-    def _cmp_data(self, other: Any) -> float:
-        return other._data if isinstance(other, Value) else _as_float(other)
-
+    # Comparisons are Python float's against the other side's data or number: exact
+    # with ints of any size, NotImplemented (so TypeError) for what floats refuse.
     def __lt__(self, other: Any) -> bool:
-        try:
-            return self._data < self._cmp_data(other)
-        except TypeError:
-            return NotImplemented
+        return self._data.__lt__(other._data if isinstance(other, Value) else other)
 
     def __le__(self, other: Any) -> bool:
-        try:
-            return self._data <= self._cmp_data(other)
-        except TypeError:
-            return NotImplemented
+        return self._data.__le__(other._data if isinstance(other, Value) else other)
 
     def __gt__(self, other: Any) -> bool:
-        try:
-            return self._data > self._cmp_data(other)
-        except TypeError:
-            return NotImplemented
+        return self._data.__gt__(other._data if isinstance(other, Value) else other)
 
     def __ge__(self, other: Any) -> bool:
-        try:
-            return self._data >= self._cmp_data(other)
-        except TypeError:
-            return NotImplemented
+        return self._data.__ge__(other._data if isinstance(other, Value) else other)
 
     __eq__ = object.__eq__  # identity, as in micrograd: Values live in sets and dicts
     __hash__ = object.__hash__
