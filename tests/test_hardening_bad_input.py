@@ -123,6 +123,13 @@ CASES = [
     case("layer more rows than biases", lambda w: fastgrad.layer([[w.a], [w.b]], [w.b], [1.0]),
          ValueError, "biases"),
     case("mlp of no layers", lambda w: engine.mlp([], [1.0]), ValueError, "no layers"),
+    case("mlp of layers that do not chain", lambda w: engine.mlp(
+        [([[w.a]], [w.b], "relu"), ([[w.a, w.b]], [w.b], "linear")], [1.0]), ValueError,
+        "takes 2 inputs, got 1"),
+    case("Dense of ragged rows", lambda w: engine.Dense([[w.a], [w.a, w.b]], [w.a, w.b], "relu"),
+         ValueError, "row 1 has 2 weights"),
+    case("Dense called on too many inputs", lambda w: engine.Dense([[w.a]], [w.b], "tanh")(
+        [1.0, 2.0]), ValueError, "takes 1 inputs, got 2"),
     case("get_data of a float", lambda w: fastgrad.get_data([w.a, 1.0]), TypeError, "Value"),
     case("set_data of strings", lambda w: fastgrad.set_data([w.a, w.b], ["x", "y"]),
          ValueError, "could not convert string"),

@@ -72,6 +72,8 @@ CASES: list[tuple[str, int, Callable[[World], Any]]] = [
      lambda w: fastgrad.layer([[w.a, w.b]] * 3, [w.a, w.b, w.a], [1.0, w.b], "tanh")),
     ("layer, linear, room for 2 of 3 nodes", 2,
      lambda w: fastgrad.layer([[w.a, w.b]] * 3, [w.a, w.b, w.a], [1.0, w.b], "linear")),
+    ("Dense call, room for 2 of 4 nodes", 2,
+     lambda w: engine.Dense([[w.a, w.b], [w.b, w.a]], [w.a, w.b], "sigmoid")([0.5, w.a])),
     ("engine mlp, room for 4", 4, lambda w: engine.mlp(w.model._layer_specs(), [w.a, 0.5])),
     ("MLP call, room for 4", 4, lambda w: w.model([0.25, w.b])),
     ("Neuron call", 1, lambda w: w.model.layers[0].neurons[0]([1.0, 2.0])),

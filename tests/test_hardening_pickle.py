@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fastgrad
-from fastgrad import Value, nn, optim
+from fastgrad import Value, engine, nn, optim
 from fastgrad.cli import moons
 from fastgrad.cli.childenv import child_env
 from hardening import live, train
@@ -170,6 +170,17 @@ def test_neurons_and_layers_copy_with_their_activation(make: Callable[[], nn.Mod
         out, expected = clone(x), module(x)
         out, expected = (out, expected) if isinstance(out, list) else ([out], [expected])
         assert [v.data for v in out] == [v.data for v in expected]
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_an_engine_dense_copies_with_copies_of_its_weights(how: str) -> None:
+    w, b = [[Value(0.3), Value(-0.6)], [Value(0.8), Value(0.1)]], [Value(0.0), Value(0.2)]
+    dense = engine.Dense(w, b, "tanh")
+    clone = COPIERS["deepcopy" if how == "deepcopy" else "pickle5"](dense)
+    x = [0.7, -1.1]
+    assert [v.data for v in clone(x)] == [v.data for v in dense(x)]
+    w[0][0].data = 5.0  # the copy holds weights of its own
+    assert [v.data for v in clone(x)] != [v.data for v in dense(x)]
 
 
 # -- optimizer state ---------------------------------------------------------------------
