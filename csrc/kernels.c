@@ -38,17 +38,36 @@ void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double bet
     }
 }
 
-/* One dense layer for inference: y[j] = act(b[j] + w[j][0]*x[0] + ...), summed left to
- * right as FG_DOT is; act is FG_RELU, FG_TANH, FG_SIGMOID or FG_LEAF (linear). */
+#define FG_LANES 8
+
+/* One dense layer for inference: y[j] = act(b[j] + w[0][j]*x[0] + w[1][j]*x[1] + ...),
+ * summed left to right as FG_DOT is; act is FG_RELU, FG_TANH, FG_SIGMOID or FG_LEAF
+ * (linear). w is the transposed weight matrix, nin rows of nout, so FG_LANES
+ * neighbouring neurons read neighbouring weights: their sums are independent lanes
+ * the compiler can keep in vector registers, each still added in its own order (so
+ * the results are the graph's, bit for bit) but none waiting on another. */
 static void dense_forward(size_t nout, size_t nin, const double *w, const double *b, int act,
-                      const double *x, double *y)
+                          const double *x, double *y)
 {
-    for (size_t j = 0; j < nout; j++) {
-        const double *row = w + j * nin;
+    size_t j = 0, k;
+    for (; j + FG_LANES <= nout; j += FG_LANES) {
+        double acc[FG_LANES];
+        for (k = 0; k < FG_LANES; k++)
+            acc[k] = b[j + k];
+        for (size_t i = 0; i < nin; i++) {
+            const double *row = w + i * nout + j;
+            double xi = x[i];
+            for (k = 0; k < FG_LANES; k++)
+                acc[k] = acc[k] + row[k] * xi;
+        }
+        for (k = 0; k < FG_LANES; k++)
+            fg_forward(act, acc[k], 0.0, &y[j + k]); /* activations cannot fail */
+    }
+    for (; j < nout; j++) {
         double acc = b[j];
         for (size_t i = 0; i < nin; i++)
-            acc = acc + row[i] * x[i];
-        fg_forward(act, acc, 0.0, &y[j]); /* activations cannot fail */
+            acc = acc + w[i * nout + j] * x[i];
+        fg_forward(act, acc, 0.0, &y[j]);
     }
 }
 

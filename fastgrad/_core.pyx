@@ -765,12 +765,12 @@ def mlp_predict(layers, X) -> np.ndarray:
             if d.nin >= 0 and d.nin != width:
                 raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
             # at least one element each, so the pointers are never NULL
-            W = np.empty((max(d.nout, 1), max(width, 1)))
+            W = np.empty((max(width, 1), max(d.nout, 1)))  # transposed: see fg_mlp_forward
             B = np.empty(d.nout or 1)
             w, bias = W, B
             for j in range(d.nout):
                 for i in range(width):
-                    w[j, i] = fg_slot(&G, d.rows[j], <int32_t>i)
+                    w[i, j] = fg_slot(&G, d.rows[j], <int32_t>i)
                 bias[j] = fg_slot(&G, d.rows[j], <int32_t>width)
             arrays.append((W, B))
             wp[l], bp[l], acts[l] = &w[0, 0], &bias[0], d.code
