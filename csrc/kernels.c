@@ -21,11 +21,11 @@ void fg_sgd_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double mome
 }
 
 void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double beta1,
-                  double beta2, double eps, double weight_decay, long step,
+                  double beta2, double eps, double weight_decay, double step,
                   double *m, double *v)
 {
-    double step_size = lr / (1.0 - pow(beta1, (double)step));
-    double bc2_sqrt = sqrt(1.0 - pow(beta2, (double)step));
+    double step_size = lr / (1.0 - pow(beta1, step));
+    double bc2_sqrt = sqrt(1.0 - pow(beta2, step));
     for (size_t i = 0; i < n; i++) {
         fg_id p = ids[i];
         double gr = g->grad[p], denom;

@@ -13,7 +13,7 @@ void fg_sgd_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double mome
 
 /* torch.optim.Adam at 1-based step `step`; m and v are its moment arrays. */
 void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double beta1,
-                  double beta2, double eps, double weight_decay, long step,
+                  double beta2, double eps, double weight_decay, double step,
                   double *m, double *v);
 
 /* Dense layers on every row of X (nrows x sizes[0], row-major) into Y (nrows x

@@ -19,6 +19,8 @@ from numbers import Complex, Real
 
 import numpy as np
 
+from fastgrad._state import reals
+
 from fastgrad._graph cimport *
 
 __all__ = [
@@ -337,7 +339,7 @@ cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
 
 
 cdef inline Value _vv(int op, Value a, Value b):
-    cdef double out
+    cdef double out = 0.0  # set by fg_forward unless it fails
     cdef int err = fg_forward(op, G.data[a.id], G.data[b.id], &out)
     if err:
         _raise(err)
@@ -345,7 +347,7 @@ cdef inline Value _vv(int op, Value a, Value b):
 
 
 cdef inline Value _vc(int op, Value a, double c):
-    cdef double out
+    cdef double out = 0.0  # set by fg_forward unless it fails
     cdef int err = fg_forward(op, G.data[a.id], c, &out)
     if err:
         _raise(err)
@@ -489,7 +491,7 @@ cdef class Dense:
         self.rows = NULL
         self.nout = 0
 
-    def __init__(self, weights, biases, str act="relu"):
+    def __init__(self, weights, biases, str act not None="relu"):
         cdef Py_ssize_t j
         self.code = _activation(act)
         self.act = act
@@ -530,7 +532,7 @@ cdef class Dense:
         """The outputs on inputs xs as a sealed block holding one reference (under
         no_grad: constants, no node at all)."""
         cdef Py_ssize_t j, k
-        cdef double data, out
+        cdef double data, out = 0.0
         cdef fg_id d, a
         cdef fg_block *ys
         if self.nin >= 0 and xs.n != self.nin:
@@ -568,7 +570,7 @@ cdef class Dense:
             fg_block_drop(&G, xs)
 
 
-def layer(weights, biases, x, str act="relu") -> list:
+def layer(weights, biases, x, str act not None="relu") -> list:
     """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call."""
     return Dense(weights, biases, act)(x)
 
@@ -660,7 +662,7 @@ cdef class _Ids:
 
 cdef double[::1] _vector(object values, Py_ssize_t n, str what):
     """values as n float64s: a scalar broadcasts, anything else must have shape (n,)."""
-    a = np.asarray(values, dtype=np.float64)
+    a = reals(values, what)
     if a.ndim == 0:
         return np.full(n, float(a))
     if a.shape != (n,):
@@ -723,7 +725,7 @@ def sgd_step(params, double lr, double momentum, double weight_decay, buf,
 
 
 def adam_step(params, double lr, double beta1, double beta2, double eps,
-              double weight_decay, long step, m, v) -> None:
+              double weight_decay, step, m, v) -> None:
     """torch.optim.Adam's update for step `step` (1-based); m, v are its moments."""
     cdef _Ids p = _Ids(params)
     cdef Py_ssize_t n = p.ids.shape[0]
@@ -731,7 +733,7 @@ def adam_step(params, double lr, double beta1, double beta2, double eps,
         raise ValueError(f"adam_step: step counts from 1, got {step}")
     cdef double[::1] mm = _state(m, n, "adam_step"), vv = _state(v, n, "adam_step")
     if n:
-        fg_adam_step(&G, n, &p.ids[0], lr, beta1, beta2, eps, weight_decay, step,
+        fg_adam_step(&G, n, &p.ids[0], lr, beta1, beta2, eps, weight_decay, float(step),
                      &mm[0], &vv[0])
 
 
@@ -744,7 +746,7 @@ cdef double *_first(a) except NULL:
 def mlp_predict(layers, X) -> np.ndarray:
     """Outputs of dense layers on every row of X, as calling them computes them, with
     no graph and no Value: the weights are read once, then every row runs in C."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.ascontiguousarray(reals(X, "mlp_predict"))
     if X.ndim != 2:
         raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
     cdef list ds = _denses(layers, "mlp_predict"), arrays = []

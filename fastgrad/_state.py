@@ -1,4 +1,4 @@
-"""Checks for load_state_dict: a state must match exactly, or nothing is loaded."""
+"""Checks of what users hand in: state dicts that must match exactly, arrays of reals."""
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
@@ -16,6 +16,17 @@ def check_keys(state: Any, expected: Iterable[str], owner: str) -> None:
     if missing or unexpected:
         raise ValueError(f"{owner}: state dict does not match; missing keys: {missing}, "
                          f"unexpected keys: {unexpected}")
+
+
+def reals(value: Any, what: str) -> np.ndarray:
+    """`value` as a float64 array. TypeError for None or complex data (numpy would make
+    nan of None and drop imaginary parts); otherwise numpy's own errors (ValueError for
+    strings that are no numbers, OverflowError for ints too large for a float)."""
+    a = np.asarray(value)
+    if value is None or a.dtype.kind in "cV":
+        raise TypeError(f"{what}: expected real numbers, not {type(value).__name__} "
+                        f"(dtype {a.dtype})")
+    return a.astype(np.float64)
 
 
 def real_array(value: Any, shape: tuple[int, ...], key: str, owner: str) -> np.ndarray:

@@ -5,6 +5,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from fastgrad._state import reals
+
 from .engine import Value, get_data, get_grad
 
 __all__ = ["from_array", "data_array", "grad_array"]
@@ -14,7 +16,7 @@ Nested = Union[Value, list]  # a Value, or (nested) lists of Values
 
 def from_array(a: Any) -> Nested:
     """A new Value per element of `a`, in nested lists of a's shape (0-d: one Value)."""
-    return _values(np.asarray(a, dtype=np.float64).tolist())
+    return _values(reals(a, "from_array").tolist())
 
 
 def _values(x: Any) -> Nested:

@@ -11,6 +11,8 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
+from fastgrad._state import reals
+
 __all__ = ["make_moons", "make_blobs"]
 
 RandomState = Union[None, int, np.integer, np.random.RandomState]
@@ -49,8 +51,11 @@ def make_moons(n_samples: int = 100, *, shuffle: bool = True, noise: float | Non
     noise is the standard deviation of Gaussian noise added to X (None: none).
     """
     n_samples = _count(n_samples, "n_samples")
-    if noise is not None and not noise >= 0:
-        raise ValueError(f"noise must be >= 0 or None, not {noise!r}")
+    if noise is not None:
+        if isinstance(noise, (str, bytes, bool)) or not isinstance(noise, (int, float, np.number)):
+            raise TypeError(f"noise must be a number or None, not {type(noise).__name__}")
+        if not 0 <= noise < np.inf:
+            raise ValueError(f"noise must be >= 0 and finite, or None, not {noise!r}")
     generator = _generator(random_state)
     n_out = n_samples // 2
     n_in = n_samples - n_out
@@ -84,9 +89,12 @@ def make_blobs(n_samples: int = 100, n_features: int = 2, *,
     generator = _generator(random_state)
     if centers is None:
         centers = 3
+    box = reals(center_box, "make_blobs center_box")
+    if box.shape != (2,):
+        raise ValueError(f"center_box must be a pair (low, high), not {center_box!r}")
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
         n_centers = _count(centers, "centers", 1)
-        centers = generator.uniform(center_box[0], center_box[1], size=(n_centers, n_features))
+        centers = generator.uniform(box[0], box[1], size=(n_centers, n_features))
     else:
         centers = np.asarray(centers, dtype=np.float64)
         if centers.ndim != 2 or centers.shape[0] < 1:

@@ -8,6 +8,7 @@ paired element by element in row-major order.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -27,9 +28,17 @@ def _elements(x: Any) -> list[Any]:
     return [x]
 
 
+def _target(t: Any) -> float:
+    """A number target as a float; TypeError for what Value() refuses (str, complex, ...)."""
+    if isinstance(t, (str, bytes, bytearray)) or (
+            isinstance(t, numbers.Complex) and not isinstance(t, numbers.Real)):
+        raise TypeError(f"a target must be a real number, not {type(t).__name__}")
+    return float(t)
+
+
 def _pairs(preds: Any, targets: Any, loss: str) -> tuple[list[Value], list[Any]]:
     ps = [p if isinstance(p, Value) else Value(p) for p in _elements(preds)]
-    ts = [t if isinstance(t, Value) else float(t) for t in _elements(targets)]
+    ts = [t if isinstance(t, Value) else _target(t) for t in _elements(targets)]
     if len(ps) != len(ts):
         raise ValueError(f"{loss}: {len(ps)} predictions but {len(ts)} targets")
     if not ps:
@@ -102,4 +111,6 @@ def softmax_cross_entropy(logits: Sequence[Sequence[Any]], targets: Iterable[Any
 def l2(params: Iterable[Value], alpha: float) -> Value:
     """alpha * sum(p*p for p in params), micrograd demo's regularisation, as one dot node."""
     ps = list(params)
+    if isinstance(alpha, (str, bytes)) or not isinstance(alpha, (int, float, np.number)):
+        raise TypeError(f"l2: alpha must be a real number, not {type(alpha).__name__}")
     return dot(ps, ps) * alpha

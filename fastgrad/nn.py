@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import random
+import zipfile
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from fastgrad._state import check_keys, real_array
+from fastgrad._state import check_keys, real_array, reals
 
 from .engine import Dense, Value, dot, get_data, mlp, mlp_predict, no_grad, set_data, set_grad
 
@@ -122,7 +123,7 @@ class Module:
         unwraps it), else (n, outputs). Neuron, Layer and MLP compute it in one engine
         call, bitwise equal to calling the model on each row.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = reals(X, "predict")
         if X.ndim != 2:
             raise ValueError(f"predict takes a 2-D array (samples, features), not shape {X.shape}")
         specs = self._layer_specs()
@@ -161,11 +162,16 @@ class Module:
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load parameters saved by save(). Never unpickles: an untrusted file runs no code."""
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path!r} is not an .npz archive")
-        with archive:
-            state = {key: archive[key] for key in archive.files}
+        with open(path, "rb") as f:  # ours to close, whatever np.load makes of it
+            try:
+                archive = np.load(f, allow_pickle=False)
+                if not isinstance(archive, np.lib.npyio.NpzFile):
+                    raise ValueError("a single array, not an archive")
+                with archive:
+                    state = {key: archive[key] for key in archive.files}
+            except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+                raise ValueError(f"{os.fspath(path)!r} is not an .npz archive written by "
+                                 f"save(): {exc}") from None
         self.load_state_dict(state)
 
 
@@ -260,7 +266,11 @@ class MLP(Module):
     __setattr__ = _tracking_setattr(("layers",), ("layers",))
 
     def __init__(self, nin: int, nouts: Sequence[int]) -> None:
-        sz = [nin] + list(nouts)
+        try:
+            sz = [nin] + list(nouts)
+        except TypeError:
+            raise TypeError(f"nouts must be a list of layer sizes, not "
+                            f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
         self._cache: tuple[int, list[Dense]] = (-1, [])

@@ -36,6 +36,23 @@ def _betas(betas: Any) -> tuple[float, float]:
     return b1, b2
 
 
+class _Hyper:
+    """A hyperparameter: a plain attribute to read and set (a schedule sets `opt.lr`
+    between steps), checked as it is set, so a bad value fails there and changes nothing."""
+
+    def __init__(self, check: Any) -> None:
+        self.check = check
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else getattr(obj, self.slot)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj, self.slot, self.check(value, self.name))
+
+
 class Optimizer:
     """A list of distinct parameters, and zero_grad() for them all."""
 
@@ -60,12 +77,12 @@ class Optimizer:
 class SGD(Optimizer):
     """torch.optim.SGD: p -= lr * g, with optional momentum and L2 weight decay."""
 
+    lr, momentum, weight_decay = (_Hyper(_nonnegative) for _ in range(3))
+
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = _nonnegative(lr, "lr")
-        self.momentum = _nonnegative(momentum, "momentum")
-        self.weight_decay = _nonnegative(weight_decay, "weight_decay")
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self._buf = np.zeros(len(self.params))
         self._buf_started = False  # torch starts the momentum buffer at the first step
 
@@ -97,14 +114,14 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """torch.optim.Adam (weight_decay adds weight_decay * p to the gradient; no amsgrad)."""
 
+    lr, eps, weight_decay = (_Hyper(_nonnegative) for _ in range(3))
+    betas = _Hyper(lambda value, name: _betas(value))
+
     def __init__(self, params: Iterable[Value], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = _nonnegative(lr, "lr")
-        self.betas = _betas(betas)
-        self.eps = _nonnegative(eps, "eps")
-        self.weight_decay = _nonnegative(weight_decay, "weight_decay")
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.step_count = 0
         self._m = np.zeros(len(self.params))  # first-moment estimate (torch's exp_avg)
         self._v = np.zeros(len(self.params))  # second-moment estimate (exp_avg_sq)

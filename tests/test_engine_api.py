@@ -248,6 +248,12 @@ def test_sum_counts_a_repeated_operand_twice() -> None:
     assert s.data == 5.0 and x.grad == 2.0
 
 
+def test_sum_and_dot_take_any_iterables() -> None:
+    a = Value(2.0)
+    assert fastgrad.dot((v for v in [a]), iter([3.0]), 1.0).data == 7.0
+    assert fastgrad.sum(v for v in [a, 1.0]).data == 3.0
+
+
 def test_dot_is_micrograds_neuron_sum() -> None:
     ws = [Value(0.5), Value(-0.3)]
     xs = [Value(2.0), 3.0]

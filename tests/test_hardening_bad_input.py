@@ -33,6 +33,9 @@ from fastgrad import Value, arrays, datasets, engine, losses, nn, optim
 from fastgrad.cli.childenv import child_env
 from hardening import live
 
+# earlier modules' cyclic garbage holding Values must not be collected mid-test
+pytestmark = pytest.mark.usefixtures("fresh_heap")
+
 PURE = fastgrad.backend == "pure"
 SPECIALS = (0.0, -0.0, 1.5, -2.5, 5e-324, -1e-300, 1e300, -1e308, math.inf, -math.inf,
             math.nan)
@@ -112,14 +115,10 @@ CASES = [
     case("sum of a 2-D array", lambda w: fastgrad.sum(np.ones((2, 2))), TypeError,
          "0-dimensional"),
     case("dot of ints", lambda w: fastgrad.dot(3, 4), TypeError, "int"),
-    case("dot of a generator", lambda w: fastgrad.dot((v for v in [w.a]), [2.0]), TypeError,
-         "generator", defect("fast dot() accepts iterators that pure dot() refuses with "
-                             "TypeError (len() of a generator)", only=not PURE)),
     case("layer act None", lambda w: fastgrad.layer([[w.a]], [w.b], [1.0], None),
-         ValueError, "activation"),
+         TypeError, "act"),
     case("layer act list", lambda w: fastgrad.layer([[w.a]], [w.b], [1.0], ["relu"]),
-         TypeError, "act", defect("pure layer() says only \"unhashable type: 'list'\" for a "
-                                  "non-str activation", only=PURE)),
+         TypeError, "act"),
     case("layer more rows than biases", lambda w: fastgrad.layer([[w.a], [w.b]], [w.b], [1.0]),
          ValueError, "biases"),
     case("mlp of no layers", lambda w: engine.mlp([], [1.0]), ValueError, "no layers"),
@@ -133,20 +132,15 @@ CASES = [
     case("get_data of a float", lambda w: fastgrad.get_data([w.a, 1.0]), TypeError, "Value"),
     case("set_data of strings", lambda w: fastgrad.set_data([w.a, w.b], ["x", "y"]),
          ValueError, "could not convert string"),
-    case("set_data of None", lambda w: fastgrad.set_data([w.a, w.b], None), TypeError, "None",
-         defect("set_data(params, None) writes nan into every parameter "
-                "(np.asarray(None, float) is nan)")),
-    case("set_grad of None", lambda w: fastgrad.set_grad(w.params, None), TypeError, "None",
-         defect("set_grad(params, None) writes nan into every grad")),
+    case("set_data of None", lambda w: fastgrad.set_data([w.a, w.b], None), TypeError, "None"),
+    case("set_grad of None", lambda w: fastgrad.set_grad(w.params, None), TypeError, "None"),
     case("set_data of a complex array", lambda w: fastgrad.set_data([w.a], np.array([1 + 2j])),
-         TypeError, "complex", defect("set_data drops the imaginary part of a complex array "
-                                      "(ComplexWarning) instead of refusing it")),
+         TypeError, "complex"),
     # -- nn ------------------------------------------------------------------------------
     case("MLP nin str", lambda w: nn.MLP("2", [3]), ValueError, "nin"),
     case("MLP negative layer size", lambda w: nn.MLP(2, [3, -1]), ValueError, "nout"),
     case("MLP layer size str", lambda w: nn.MLP(2, [3, "4"]), ValueError, "nout"),
-    case("MLP layer sizes an int", lambda w: nn.MLP(2, 3), TypeError, "nouts",
-         defect("MLP(2, 3) says only \"'int' object is not iterable\"")),
+    case("MLP layer sizes an int", lambda w: nn.MLP(2, 3), TypeError, "nouts"),
     case("Neuron nin float", lambda w: nn.Neuron(2.0), ValueError, "nin"),
     case("Layer nout negative", lambda w: nn.Layer(2, -3), ValueError, "nout"),
     case("Layer unknown keyword", lambda w: nn.Layer(2, 2, relu=True), TypeError, "relu"),
@@ -166,8 +160,7 @@ CASES = [
     case("predict ragged", lambda w: w.model.predict([[1.0, 2.0], [1.0]]), ValueError,
          "inhomogeneous"),
     case("predict complex", lambda w: w.model.predict(np.array([[1j, 1.0]])), TypeError,
-         "complex", defect("predict drops the imaginary part of complex input "
-                           "(ComplexWarning) instead of refusing it")),
+         "complex"),
     # -- state dicts, save and load ------------------------------------------------------
     case("load_state_dict None", lambda w: w.model.load_state_dict(None), TypeError, "mapping"),
     case("state of bools", lambda w: w.model.load_state_dict(state_with(w, W0, np.ones((3, 2), bool))),
@@ -191,13 +184,10 @@ CASES = [
     case("load object arrays", lambda w: w.model.load(w.files["objects"]), ValueError,
          "allow_pickle"),
     case("load a truncated archive", lambda w: w.model.load(w.files["truncated"]),
-         zipfile.BadZipFile, "zip"),
-    case("load garbage", lambda w: w.model.load(w.files["garbage"]), ValueError, "not an .npz",
-         defect("Module.load of a file that is no archive says it 'contains pickled data' "
-                "and suggests allow_pickle=True")),
+         ValueError, "not an .npz"),
+    case("load garbage", lambda w: w.model.load(w.files["garbage"]), ValueError, "not an .npz"),
     case("load an empty file", lambda w: w.model.load(w.files["empty"]), ValueError,
-         "not an .npz", defect("Module.load of an empty file raises EOFError "
-                               "'No data left in file'")),
+         "not an .npz"),
     case("save into a directory", lambda w: w.model.save(w.files["dir"]), IsADirectoryError,
          "directory"),
     case("save to None", lambda w: w.model.save(None), TypeError, "NoneType"),
@@ -214,9 +204,7 @@ CASES = [
     case("Adam beta str", lambda w: optim.Adam(w.params, betas=("a", 0.9)), TypeError, "beta1"),
     case("Adam lr None", lambda w: optim.Adam(w.params, lr=None), TypeError, "lr"),
     case("SGD step after lr = str", lambda w: (setattr(w.sgd, "lr", "0.1"), w.sgd.step()),
-         TypeError, "lr", defect("an lr assigned between steps is not checked: pure steps "
-                                 "with float('0.1'), fast fails in the kernel with 'must be "
-                                 "real number, not str', which does not name lr")),
+         TypeError, "lr"),
     case("Adam state step float", lambda w: w.adam.load_state_dict(
         {**w.adam.state_dict(), "step": 1.5}), ValueError, "step"),
     case("Adam state moments of strs", lambda w: w.adam.load_state_dict(
@@ -230,9 +218,7 @@ CASES = [
     case("mse of nothing", lambda w: losses.mse([], []), ValueError, "no predictions"),
     case("mse target None", lambda w: losses.mse([w.a], [None]), TypeError, "NoneType"),
     case("mse target complex", lambda w: losses.mse([w.a], [1j]), TypeError, "complex"),
-    case("mse target a numeric str", lambda w: losses.mse([w.a], ["1.5"]), TypeError, "str",
-         defect("losses take numeric strings as targets (float('1.5')) where Value() "
-                "refuses strings")),
+    case("mse target a numeric str", lambda w: losses.mse([w.a], ["1.5"]), TypeError, "str"),
     case("hinge lengths", lambda w: losses.hinge([w.a, w.b], [1]), ValueError,
          "2 predictions but 1 targets"),
     case("bce of a dict", lambda w: losses.bce_with_logits({"x": 1}, [1.0]), TypeError, "dict"),
@@ -240,9 +226,7 @@ CASES = [
          ValueError, "0 classes"),
     case("cross-entropy negative target", lambda w: losses.softmax_cross_entropy(
         [[w.a, w.b]], [-1]), ValueError, "class index"),
-    case("l2 alpha str", lambda w: losses.l2(w.params, "0.1"), TypeError, "alpha",
-         defect("l2(params, '0.1') says \"can't multiply sequence by non-int of type "
-                "'Value'\"")),
+    case("l2 alpha str", lambda w: losses.l2(w.params, "0.1"), TypeError, "alpha"),
     # -- numpy interop -------------------------------------------------------------------
     case("from_array strs", lambda w: arrays.from_array(["a"]), ValueError,
          "could not convert string"),
@@ -251,11 +235,9 @@ CASES = [
          "inhomogeneous"),
     case("from_array int too large", lambda w: arrays.from_array([10 ** 400]), OverflowError,
          "too large"),
-    case("from_array None", lambda w: arrays.from_array(None), TypeError, "None",
-         defect("from_array(None) returns Value(nan)")),
+    case("from_array None", lambda w: arrays.from_array(None), TypeError, "None"),
     case("from_array complex array", lambda w: arrays.from_array(np.array([1 + 1j])),
-         TypeError, "complex", defect("from_array drops the imaginary part of a complex "
-                                      "array (ComplexWarning) instead of refusing it")),
+         TypeError, "complex"),
     case("data_array of floats", lambda w: arrays.data_array([1.0]), TypeError, "float"),
     case("grad_array ragged", lambda w: arrays.grad_array([[w.a], [w.a, w.b]]), ValueError,
          "rectangular"),
@@ -264,9 +246,7 @@ CASES = [
     # -- datasets ------------------------------------------------------------------------
     case("moons n_samples bool", lambda w: datasets.make_moons(True), ValueError, "n_samples"),
     case("moons noise nan", lambda w: datasets.make_moons(noise=math.nan), ValueError, "noise"),
-    case("moons noise str", lambda w: datasets.make_moons(noise="0.1"), TypeError, "noise",
-         defect("make_moons(noise='0.1') says \"'>=' not supported between instances of "
-                "'str' and 'int'\"")),
+    case("moons noise str", lambda w: datasets.make_moons(noise="0.1"), TypeError, "noise"),
     case("moons random_state float", lambda w: datasets.make_moons(random_state=1.5), TypeError,
          "random_state"),
     case("moons random_state negative", lambda w: datasets.make_moons(random_state=-1),
@@ -278,8 +258,7 @@ CASES = [
     case("blobs centers of strs", lambda w: datasets.make_blobs(centers=[["a", "b"]]),
          ValueError, "could not convert string"),
     case("blobs center_box of one number", lambda w: datasets.make_blobs(center_box=(1.0,)),
-         ValueError, "center_box", defect("make_blobs(center_box=(1.0,)) raises IndexError "
-                                          "'tuple index out of range'")),
+         ValueError, "center_box"),
 ]
 
 
@@ -309,19 +288,15 @@ def test_bad_input_raises_a_clear_error_and_changes_nothing(world: World, fn, er
     assert after[2] == before[2], "a failed call changed an optimizer's state"
 
 
-@defect("Module.load of a truncated .npz leaves its file open (ResourceWarning): np.load "
-        "opens the path itself and NpzFile fails before it owns the file")
 def test_a_failed_load_leaves_no_file_open(world: World) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         assert isinstance(_raised(lambda w: w.model.load(w.files["truncated"]), world),
-                          zipfile.BadZipFile)
+                          ValueError)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
-@defect("pure Value.__init__ called again on a live Value counts a second node that never "
-        "dies (live_nodes drifts up)", only=PURE)
 def test_initialising_a_value_again_keeps_one_node() -> None:
     before = live()
     v = Value(1.0)
@@ -331,8 +306,6 @@ def test_initialising_a_value_again_keeps_one_node() -> None:
     assert live() == before
 
 
-@defect("fast Adam.step() raises OverflowError 'Python int too large to convert to C long' "
-        "for a loaded step count >= 2**63 (pure steps)", only=not PURE)
 def test_an_adam_state_with_a_huge_step_count_steps_on() -> None:
     p = Value(1.0)
     opt = optim.Adam([p], lr=0.1)
@@ -423,12 +396,11 @@ def test_empty_and_degenerate_input_gives_empty_results() -> None:
 
 # -- command line: usage errors exit with status 2, a usage line and no traceback ----------
 
-SEED_DEFECT = ("`python -m fastgrad --seed -1` (or >= 2**32) ends in numpy's traceback "
-               "'Seed must be between 0 and 2**32 - 1', exit status 1")
 CLI_CASES: list[tuple[list[str], str, str | None]] = [  # (argv, option named, defect)
     (["--steps", "-5"], "--steps", None), (["--steps", "1.5"], "--steps", None),
     (["--steps", ""], "--steps", None), (["--seed", "x"], "--seed", None),
-    (["--seed", "1.5"], "--seed", None), (["--seed", "-1"], "--seed", SEED_DEFECT),
+    (["--seed", "1.5"], "--seed", None), (["--seed", "-1"], "--seed", None),
+    (["--seed", str(2 ** 32)], "--seed", None),
     (["--plot", "x.png", "--no-plot"], "--no-plot", None),
     (["--no-plot", "--backend", ""], "--backend", None),
     (["bench", "--budget", "0"], "--budget", None), (["bench", "--budget", "nan"], "--budget", None),

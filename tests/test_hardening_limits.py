@@ -23,6 +23,9 @@ from fastgrad import Value, arrays, engine, losses, nn, optim
 from fastgrad.cli import moons
 from hardening import live
 
+# earlier modules' cyclic garbage holding Values must not be collected mid-test
+pytestmark = pytest.mark.usefixtures("fresh_heap")
+
 
 @pytest.fixture(autouse=True)
 def _no_cap_after() -> Iterator[None]:

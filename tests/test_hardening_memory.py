@@ -20,6 +20,9 @@ from fastgrad import Value, losses, nn, optim
 from fastgrad.cli import moons
 from hardening import live
 
+# earlier modules' cyclic garbage holding Values must not be collected mid-test
+pytestmark = pytest.mark.usefixtures("fresh_heap")
+
 MiB = 1 << 20
 # The pure backend takes ~50 ms a step (the compiled one ~1.5 ms): it gets 100 steps,
 # enough to pass its warm-up (pymalloc settles in ~25 steps), so this file stays fast.

@@ -18,6 +18,9 @@ import fastgrad
 from fastgrad import Value, datasets, nn, optim
 from hardening import live, train
 
+# earlier modules' cyclic garbage holding Values must not be collected mid-test
+pytestmark = pytest.mark.usefixtures("fresh_heap")
+
 THREADS = 4
 # pure steps are ~30x slower: fewer of them keep the file fast
 STEPS, SAMPLES = (40, 50) if fastgrad.backend == "fast" else (4, 20)

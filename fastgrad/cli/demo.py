@@ -11,7 +11,7 @@ from typing import TextIO
 import numpy as np
 
 from fastgrad.cli import backends, boundary, moons
-from fastgrad.cli.argtypes import positive_int
+from fastgrad.cli.argtypes import positive_int, seed
 from fastgrad.cli.units import duration
 
 PURE_STEPS = 3  # steps replayed on the pure backend to measure the speed-up
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=positive_int, default=100, metavar="N",
                         help="SGD steps to train (default 100, as in micrograd's notebook); "
                              "the learning rate falls linearly from 1.0 to 0.1 over them")
-    parser.add_argument("--seed", type=int, default=1337,
+    parser.add_argument("--seed", type=seed, default=1337,
                         help="seed for the dataset and the initial weights (default 1337)")
     parser.add_argument("--backend", choices=backends.BACKEND_CHOICES, default="auto",
                         help="engine to train on: 'fast' (compiled core), 'pure' (the "

@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 
+from fastgrad._state import reals
+
 __all__ = [
     "Value", "Dense", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
@@ -121,8 +123,9 @@ class Value:
         self._backward: Callable[[Value], None] = _noop
         self._children: tuple[Value, ...] = ()
         self._op = ""
+        if not hasattr(self, "_label"):  # counted once fully made (__del__ runs for
+            _live_nodes += 1              # failed ones too), and once if made again
         self._label = label
-        _live_nodes += 1  # counted once fully made: __del__ runs for failed ones too
 
     def __del__(self) -> None:
         global _live_nodes
@@ -424,7 +427,7 @@ class Value:
 def _restore(data: float, grad: float, label: str) -> Value:
     """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
     v = Value(data, label)
-    v._grad = grad
+    v.grad = grad
     return v
 
 
@@ -473,6 +476,7 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
 
 def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
     """One node for micrograd's neuron sum: bias + w0*x0 + w1*x1 + ..., left to right."""
+    ws, xs = list(ws), list(xs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs")
     wv = [_operand(w) for w in ws]
@@ -516,6 +520,8 @@ class Dense:
 
     def __init__(self, weights: Iterable[Sequence[Any]], biases: Iterable[Any],
                  act: str = "relu") -> None:
+        if not isinstance(act, str):
+            raise TypeError(f"act must be a str, not {type(act).__name__}")
         if act not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}")
         wl = [list(w) for w in weights]
@@ -626,7 +632,7 @@ def _values(params: Iterable[Any]) -> list[Value]:
 
 def _vector(values: Any, n: int, what: str) -> list[float]:
     """values as n floats: a scalar broadcasts, anything else must have shape (n,)."""
-    a = np.asarray(values, dtype=np.float64)
+    a = reals(values, what)
     if a.ndim == 0:
         return [float(a)] * n
     if a.shape != (n,):
@@ -718,7 +724,7 @@ _FLOAT_ACTIVATIONS: dict[str, Callable[[float], float]] = {
 def mlp_predict(layers: Iterable[DenseSpec], X: Any) -> np.ndarray:
     """Outputs of dense layers on every row of X, as calling them computes them, with
     no graph and no Value."""
-    X = np.asarray(X, dtype=np.float64)
+    X = reals(X, "mlp_predict")
     if X.ndim != 2:
         raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
     plan = []
