@@ -71,15 +71,28 @@ cdef int _raise(int err) except -1:
     raise MemoryError("fastgrad: no room for another node (out of memory or at the node limit)")
 
 
+# Whether a type's values are real numbers for Value (float() of them is the value):
+# decided once per type, so numpy scalars in hot loops skip the ABC checks.
+cdef dict _REAL_TYPES = {}
+
+
+cdef bint _is_real_type(type t) except -1:
+    cdef object known = _REAL_TYPES.get(t)
+    if known is None:
+        known = not (issubclass(t, (str, bytes, bytearray))
+                     or (issubclass(t, Complex) and not issubclass(t, Real))
+                     or not (hasattr(t, "__float__") or hasattr(t, "__index__")))
+        _REAL_TYPES[t] = known
+    return known
+
+
 cdef double _to_double(object x) except? -1.0:
     """The float Python arithmetic would use for x; TypeError if it is no number."""
     if PyFloat_Check(x):  # float and its subclasses, numpy.float64 among them
         return PyFloat_AS_DOUBLE(x)
     if PyLong_Check(x):
         return PyLong_AsDouble(x)
-    if (isinstance(x, (str, bytes, bytearray))
-            or (isinstance(x, Complex) and not isinstance(x, Real))
-            or not (hasattr(type(x), "__float__") or hasattr(type(x), "__index__"))):
+    if not _is_real_type(type(x)):
         raise TypeError(f"a Value needs a real number, not {type(x).__name__}")
     return PyFloat_AsDouble(x)
 
