@@ -48,6 +48,7 @@ int fg_grow(fg_graph *g)
         || resize((void **)&g->owner, sizeof(void *), new_cap))
         return -1;
     g->cap = new_cap; /* new slots are initialised as fg_take_slot hands them out */
+    g->mark[FG_NONE] = FG_LEAF_MARK; /* the walk takes "no operand" for a leaf */
     g->trim_below = trim_threshold(new_cap);
     return 0;
 }

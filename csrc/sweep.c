@@ -31,8 +31,8 @@ static inline int settled(const fg_block *b, uint64_t epoch)
  * FG_LEAF_MARK, tells them apart without a look at their op). */
 static inline int unvisited(const fg_graph *g, fg_id c, uint32_t stamp)
 {
-    uint32_t m;
-    return c != FG_NONE && (m = g->mark[c]) != stamp && m != FG_LEAF_MARK;
+    uint32_t m = g->mark[c]; /* FG_NONE's mark is FG_LEAF_MARK too: no operand, no entry */
+    return m != stamp && m != FG_LEAF_MARK;
 }
 
 /* The first operand of x at or after slot *k that the walk must enter, or FG_NONE;
