@@ -178,8 +178,6 @@ int fg_reserve_scratch(fg_graph *g, size_t n)
         cap *= 2;
     if (!(p = realloc(g->stack, cap * sizeof(fg_id)))) return -1;
     g->stack = p;
-    if (!(p = realloc(g->cursor, cap * sizeof(int32_t)))) return -1;
-    g->cursor = p;
     if (!(p = realloc(g->order, cap * sizeof(fg_id)))) return -1;
     g->order = p;
     g->scratch_cap = cap;
@@ -188,9 +186,8 @@ int fg_reserve_scratch(fg_graph *g, size_t n)
 
 void fg_free_scratch(fg_graph *g)
 {
-    free(g->stack); free(g->cursor); free(g->order);
+    free(g->stack); free(g->order);
     g->stack = g->order = NULL;
-    g->cursor = NULL;
     g->scratch_cap = 0;
 }
 
@@ -312,5 +309,5 @@ size_t fg_bytes_in_use(const fg_graph *g)
 size_t fg_bytes_reserved(const fg_graph *g)
 {
     return fg_bytes_per_slot() * (size_t)g->cap + g->block_bytes
-           + g->scratch_cap * (2 * sizeof(fg_id) + sizeof(int32_t));
+           + g->scratch_cap * 2 * sizeof(fg_id);
 }

@@ -83,7 +83,6 @@ typedef struct fg_graph {
 
     /* scratch for the sweeps, grown on demand and kept */
     fg_id *stack;
-    int32_t *cursor;
     fg_id *order;
     size_t scratch_cap;
 
@@ -198,7 +197,7 @@ size_t fg_bytes_reserved(const fg_graph *g);
 /* Bytes one node slot costs in the node arrays. */
 size_t fg_bytes_per_slot(void);
 
-/* Make room for n ids in each sweep scratch array; or give the scratch back. */
+/* Make room for n ids in each scratch array of the walk; or give the scratch back. */
 int fg_reserve_scratch(fg_graph *g, size_t n);
 void fg_free_scratch(fg_graph *g);
 

@@ -7,7 +7,6 @@
 /* Scratch entries kept between backward passes: enough for a training step's graph. */
 #define FG_SCRATCH_KEEP 65536
 
-
 static uint64_t next_epoch(fg_graph *g)
 {
     uint32_t stamp = (uint32_t)++g->epoch;
@@ -35,97 +34,106 @@ static inline int unvisited(const fg_graph *g, fg_id c, uint32_t stamp)
     return m != stamp && m != FG_LEAF_MARK;
 }
 
-/* The first operand of x at or after slot *k that the walk must enter, or FG_NONE;
- * *k moves past it. The same enumeration as fg_operand, with the test in the inner
- * loop: this is the walk's hot loop. A block is stamped when a node has enumerated all
- * of it, so the other neurons of a layer skip their shared inputs in O(1). */
-static inline fg_id next_unvisited(fg_graph *g, fg_id x, int32_t *k, uint64_t epoch)
+/* Room for n more entries on the walk's stack; -1 if it cannot grow. */
+static inline int stack_room(fg_graph *g, size_t sp, size_t n)
+{
+    return sp + n <= g->scratch_cap ? 0 : fg_reserve_scratch(g, sp + n);
+}
+
+/* Push the operands of x the walk must enter, last slot first (so the first is
+ * walked first); a block already settled is skipped whole. 0, or -1 without memory. */
+static inline int push_operands(fg_graph *g, fg_id x, size_t *sp, uint64_t epoch)
 {
     uint32_t stamp = (uint32_t)epoch;
-    int32_t i = *k;
     switch (g->op[x]) {
     case FG_LEAF:
-        return FG_NONE;
+        return 0;
     case FG_SUM: {
-        fg_block *b = g->kids[x].sum;
+        const fg_block *b = g->kids[x].sum;
         if (settled(b, epoch))
-            return FG_NONE;
-        for (; i < b->n; i++)
-            if (unvisited(g, b->ids[i], stamp)) {
-                *k = i + 1;
-                return b->ids[i];
-            }
-        *k = i;
-        b->mark = epoch;
-        return FG_NONE;
+            return 0;
+        if (stack_room(g, *sp, (size_t)b->n))
+            return -1;
+        for (int32_t i = b->n; i-- > 0;)
+            if (unvisited(g, b->ids[i], stamp))
+                g->stack[(*sp)++] = b->ids[i];
+        return 0;
     }
     case FG_DOT: {
-        fg_block *w = g->kids[x].dot->w, *xs = g->kids[x].dot->x;
+        const fg_block *w = g->kids[x].dot->w, *xs = g->kids[x].dot->x;
         int32_t n = xs->n;
         int skip_w = settled(w, epoch), skip_x = settled(xs, epoch);
         if (skip_w && skip_x)
-            return FG_NONE;
-        for (; i < 2 * n + 1; i++) {
-            fg_id c;
-            if (i & 1) {
-                if (skip_x) continue;
-                c = xs->ids[i >> 1];
-            } else {
-                if (skip_w) continue;
-                c = w->ids[i == 2 * n ? n : i >> 1];
-            }
-            if (unvisited(g, c, stamp)) {
-                *k = i + 1;
-                return c;
-            }
+            return 0;
+        if (stack_room(g, *sp, 2 * (size_t)n + 1))
+            return -1;
+        if (!skip_w && unvisited(g, w->ids[n], stamp)) /* the bias, the last slot */
+            g->stack[(*sp)++] = w->ids[n];
+        for (int32_t i = n; i-- > 0;) {
+            if (!skip_x && unvisited(g, xs->ids[i], stamp))
+                g->stack[(*sp)++] = xs->ids[i];
+            if (!skip_w && unvisited(g, w->ids[i], stamp))
+                g->stack[(*sp)++] = w->ids[i];
         }
-        *k = i;
-        w->mark = xs->mark = epoch;
-        return FG_NONE;
+        return 0;
     }
     default: {
         fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
-        if (i == 0 && unvisited(g, a, stamp)) {
-            *k = 1;
-            return a;
-        }
-        *k = 2;
-        return i < 2 && unvisited(g, b, stamp) ? b : FG_NONE;
+        if (stack_room(g, *sp, 2))
+            return -1;
+        if (unvisited(g, b, stamp))
+            g->stack[(*sp)++] = b;
+        if (unvisited(g, a, stamp))
+            g->stack[(*sp)++] = a;
+        return 0;
     }
     }
 }
 
+/* Once every operand of x is walked, its blocks are settled for the rest of the walk. */
+static inline void settle(fg_graph *g, fg_id x, uint64_t epoch)
+{
+    if (g->op[x] == FG_SUM)
+        g->kids[x].sum->mark = epoch;
+    else if (g->op[x] == FG_DOT)
+        g->kids[x].dot->w->mark = g->kids[x].dot->x->mark = epoch;
+}
+
 /* Depth-first post-order from root, operands in slot order, as the pure engine's
  * _topological_order, less the leaves (their backward does nothing). Leaves it in
- * g->order and returns its length, or -1. */
+ * g->order and returns its length, or -1.
+ * An entry on the stack is a node to enter, or (as ~x, negative) a node to emit once
+ * everything pushed after it is done. Operands are pushed last slot first and stamped
+ * when entered, not when pushed (one pushed twice is entered once), which gives
+ * exactly the recursive walk's order. */
 static ptrdiff_t topological_order(fg_graph *g, fg_id root)
 {
     uint64_t epoch;
+    uint32_t stamp;
     size_t sp = 0, n = 0;
-    fg_id *stack, *order;
-    int32_t *cursor;
-    if (fg_reserve_scratch(g, (size_t)g->live))
+    if (fg_reserve_scratch(g, (size_t)g->live + 1))
         return -1;
-    stack = g->stack, order = g->order, cursor = g->cursor;
     epoch = next_epoch(g);
+    stamp = (uint32_t)epoch;
     if (g->op[root] == FG_LEAF) { /* nothing to walk, and a leaf keeps its mark */
-        order[0] = root;
+        g->order[0] = root;
         return 1;
     }
-    g->mark[root] = (uint32_t)epoch;
-    stack[sp] = root;
-    cursor[sp++] = 0;
+    g->stack[sp++] = root;
     while (sp) {
-        fg_id x = stack[sp - 1];
-        fg_id c = next_unvisited(g, x, &cursor[sp - 1], epoch);
-        if (c == FG_NONE) {
-            order[n++] = x;
-            sp--;
-        } else {
-            g->mark[c] = (uint32_t)epoch;
-            stack[sp] = c;
-            cursor[sp++] = 0;
+        fg_id x = g->stack[--sp];
+        if (x < 0) {
+            x = ~x;
+            settle(g, x, epoch);
+            g->order[n++] = x;
+            continue;
         }
+        if (g->mark[x] == stamp) /* entered through another parent since it was pushed */
+            continue;
+        g->mark[x] = stamp;
+        g->stack[sp++] = ~x;
+        if (push_operands(g, x, &sp, epoch))
+            return -1;
     }
     return (ptrdiff_t)n;
 }
