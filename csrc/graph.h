@@ -174,7 +174,6 @@ void fg_block_drop(fg_graph *g, fg_block *b);
 fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner);
 fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner);
 
-static inline void fg_incref(fg_graph *g, fg_id id) { g->refs[id]++; }
 
 /* Drop one reference; free the node, and what only it kept alive, when none remain. */
 static inline void fg_decref(fg_graph *g, fg_id id)

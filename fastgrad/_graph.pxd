@@ -21,9 +21,7 @@ cdef extern from "graph.h" nogil:
         uint8_t *flags
         uint32_t *refs
         void **owner
-        fg_id cap
         fg_id live
-        fg_id max_live
         void (*drop_note)(fg_id id) noexcept
 
     enum fg_err:
@@ -37,7 +35,6 @@ cdef extern from "graph.h" nogil:
     void fg_block_drop(fg_graph *g, fg_block *b)
     fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
     fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
-    void fg_incref(fg_graph *g, fg_id id)
     void fg_decref(fg_graph *g, fg_id id)
     void fg_discard(fg_graph *g, fg_id id)
     size_t fg_bytes_in_use(const fg_graph *g)
