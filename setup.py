@@ -5,7 +5,7 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CSRC = ["csrc/graph.c", "csrc/ops.c", "csrc/sweep.c", "csrc/kernels.c"]
+CSRC = ["csrc/graph.c", "csrc/ops.c", "csrc/sweep.c", "csrc/net.c", "csrc/kernels.c"]
 
 # -ffp-contract=off: no fused multiply-add, so C rounds exactly as Python's floats do
 # (bitwise equality with the pure backend). No -march=native: the wheel must run anywhere.
@@ -20,7 +20,7 @@ extension = Extension(
     "fastgrad._core",
     sources=["fastgrad/_core.pyx", *CSRC],
     include_dirs=["csrc"],
-    depends=["csrc/graph.h", "csrc/ops.h", "csrc/sweep.h", "csrc/kernels.h", "fastgrad/_graph.pxd"],
+    depends=["csrc/graph.h", "csrc/ops.h", "csrc/sweep.h", "csrc/net.h", "csrc/kernels.h", "fastgrad/_graph.pxd"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
 )

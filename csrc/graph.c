@@ -80,7 +80,7 @@ fg_block *fg_block_new(fg_graph *g, int32_t n)
     b->refs = 1;
     b->n = n;
     b->sealed = 0;
-    b->leaves = 0;
+    b->leaves = b->nodes = 0;
     b->mark = 0;
     b->cst = (double *)(b + 1); /* doubles first: they need the stricter alignment */
     b->ids = (fg_id *)(b->cst + n);
@@ -90,13 +90,15 @@ fg_block *fg_block_new(fg_graph *g, int32_t n)
 
 void fg_block_seal(fg_graph *g, fg_block *b)
 {
-    b->leaves = 1;
+    b->leaves = b->nodes = 1;
     for (int32_t i = 0; i < b->n; i++) {
         fg_id c = b->ids[i];
         if (c != FG_NONE) {
             g->refs[c]++;
             if (g->op[c] != FG_LEAF) /* a node's op never changes while it lives */
                 b->leaves = 0;
+        } else {
+            b->nodes = 0;
         }
     }
     b->sealed = 1;
@@ -118,6 +120,69 @@ static void drop_block(fg_graph *g, fg_block *b, fg_id *head)
         }
     g->block_bytes -= block_bytes(b->n);
     free(b);
+}
+
+static size_t stack_bytes(int32_t nlayers, int32_t units)
+{
+    return sizeof(fg_stack) + (size_t)nlayers * sizeof(fg_stack_layer)
+           + (size_t)units * sizeof(fg_block *);
+}
+
+fg_stack *fg_stack_new(fg_graph *g, int32_t nlayers, int32_t units)
+{
+    fg_stack *s;
+    if (nlayers < 0 || units < 0 || !(s = calloc(1, stack_bytes(nlayers, units))))
+        return NULL;
+    s->refs = 1;
+    s->nlayers = nlayers;
+    s->units = units;
+    s->layer = (fg_stack_layer *)(s + 1);
+    s->rows = (fg_block **)(s->layer + nlayers);
+    g->block_bytes += stack_bytes(nlayers, units);
+    return s;
+}
+
+/* As drop_block, for a stack: its rows are blocks (NULL where never filled). */
+static void drop_stack(fg_graph *g, fg_stack *s, fg_id *head)
+{
+    if (--s->refs > 0)
+        return;
+    for (int32_t u = 0; u < s->units; u++)
+        if (s->rows[u])
+            drop_block(g, s->rows[u], head);
+    g->block_bytes -= stack_bytes(s->nlayers, s->units);
+    free(s);
+}
+
+static size_t tape_bytes(int32_t units, int32_t nin)
+{
+    return sizeof(fg_tape) + (3 * (size_t)units + (size_t)nin) * sizeof(double);
+}
+
+fg_tape *fg_tape_new(fg_graph *g, fg_stack *s, fg_block *x)
+{
+    fg_tape *t = malloc(tape_bytes(s->units, x->n));
+    if (!t)
+        return NULL;
+    t->stack = s;
+    t->x = x;
+    s->refs++;
+    x->refs++;
+    t->h = (double *)(t + 1);
+    t->gh = t->h + s->units;
+    t->gz = t->gh + s->units;
+    t->in = t->gz + s->units;
+    memset(t->gh, 0, 2 * (size_t)s->units * sizeof(double));
+    g->block_bytes += tape_bytes(s->units, x->n);
+    return t;
+}
+
+static void drop_tape(fg_graph *g, fg_tape *t, fg_id *head)
+{
+    g->block_bytes -= tape_bytes(t->stack->units, t->x->n);
+    drop_block(g, t->x, head);
+    drop_stack(g, t->stack, head);
+    free(t);
 }
 
 fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
@@ -224,6 +289,17 @@ void fg_release(fg_graph *g, fg_id head)
             give_pair(g, d);
             break;
         }
+        case FG_NET:
+            drop_tape(g, g->kids[x].tape, &head);
+            break;
+        case FG_HEAD: { /* its neuron number in b is no node */
+            fg_id a = g->kids[x].bin.a;
+            if (--g->refs[a] == 0) {
+                g->mark[a] = (uint32_t)head;
+                head = a;
+            }
+            break;
+        }
         default: {
             fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
             if (a != FG_NONE && --g->refs[a] == 0) {
@@ -246,6 +322,20 @@ void fg_block_drop(fg_graph *g, fg_block *b)
 {
     fg_id head = FG_NONE;
     drop_block(g, b, &head);
+    fg_release(g, head);
+}
+
+void fg_stack_drop(fg_graph *g, fg_stack *s)
+{
+    fg_id head = FG_NONE;
+    drop_stack(g, s, &head);
+    fg_release(g, head);
+}
+
+void fg_tape_free(fg_graph *g, fg_tape *t)
+{
+    fg_id head = FG_NONE;
+    drop_tape(g, t, &head);
     fg_release(g, head);
 }
 

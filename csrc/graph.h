@@ -40,6 +40,7 @@ typedef struct fg_block {
     int32_t n;
     uint8_t sealed;   /* holds its references (fg_block_seal) */
     uint8_t leaves;   /* no slot is a node with operands: a walk has nothing to enter */
+    uint8_t nodes;    /* every slot is a node, none a constant */
     uint64_t mark;    /* the walk that last saw every node of the block */
     fg_id *ids;
     double *cst;
@@ -51,12 +52,43 @@ typedef struct fg_pair {
     fg_block *x;      /* n inputs */
 } fg_pair;
 
+/* A stack of dense layers, shared by every call of it: layer l has nout neurons,
+ * rows[first .. first+nout), each a block of nin weights then the bias (one reference
+ * each), and activation act (an fg_op: FG_RELU, FG_TANH, FG_SIGMOID, or FG_LEAF for
+ * none). Every layer but the last is hidden. One allocation: layers, then rows. */
+typedef struct fg_stack_layer {
+    int32_t nin, nout, act, first;
+} fg_stack_layer;
+
+typedef struct fg_stack {
+    int32_t refs;
+    int32_t nlayers;     /* at least 2 */
+    int32_t units;       /* neurons in all layers */
+    uint8_t leaves;      /* every hidden row is leaves only: the walk skips them whole */
+    uint8_t nodes;       /* no row holds a constant */
+    fg_stack_layer *layer;
+    fg_block **rows;
+} fg_stack;
+
+/* What an FG_NET node (one call of a stack, its hidden layers) keeps: the inputs,
+ * and per neuron u what its dot and activation nodes would hold in the unfused graph:
+ * h[u] the activation's data (hidden neurons), gh[u] its grad, gz[u] the dot's grad
+ * (where an activation follows). One allocation: the arrays follow the header. */
+typedef struct fg_tape {
+    fg_stack *stack;   /* one reference */
+    fg_block *x;       /* the inputs, one reference */
+    double *h, *gh, *gz;
+    double *in;        /* the inputs' data at the call (x->n of them) */
+} fg_tape;
+
 typedef union fg_kids {
     struct {
         fg_id a, b;
-    } bin;           /* unary and binary ops; a free slot keeps the next free id in a */
+    } bin;           /* unary and binary ops; a free slot keeps the next free id in a;
+                        FG_HEAD: a is its FG_NET node, b its neuron in the last layer */
     fg_block *sum;   /* FG_SUM */
     fg_pair *dot;    /* FG_DOT */
+    fg_tape *tape;   /* FG_NET */
 } fg_kids;
 
 typedef struct fg_graph {
@@ -168,6 +200,18 @@ void fg_block_seal(fg_graph *g, fg_block *b);
 
 /* Let go of one reference; the last frees the block and drops its references. */
 void fg_block_drop(fg_graph *g, fg_block *b);
+
+/* A stack of nlayers layers and units neurons, holding one reference (the caller's),
+ * for the caller to fill (layer[], rows[] with sealed blocks it gives a reference to,
+ * leaves); NULL when memory runs out. Dropped as blocks are. */
+fg_stack *fg_stack_new(fg_graph *g, int32_t nlayers, int32_t units);
+void fg_stack_drop(fg_graph *g, fg_stack *s);
+
+/* A tape for one call of s on inputs x (references taken on both), gh and gz zero,
+ * h and in for the caller to fill;
+ * NULL when memory runs out. Freed with its FG_NET node. */
+fg_tape *fg_tape_new(fg_graph *g, fg_stack *s, fg_block *x);
+void fg_tape_free(fg_graph *g, fg_tape *t);
 
 /* A new sum node over terms, or dot node over weights w and inputs x (w->n == x->n + 1),
  * taking a reference on each block. FG_NONE when the store cannot grow. */

@@ -8,6 +8,7 @@ const char *const fg_op_name[FG_NOPS] = {
     [FG_POW] = "**", [FG_POWC] = "**", [FG_RPOWC] = "**", [FG_RELU] = "ReLU",
     [FG_TANH] = "tanh", [FG_SIGMOID] = "sigmoid", [FG_EXP] = "exp", [FG_LOG] = "log",
     [FG_SQRT] = "sqrt", [FG_ABS] = "abs", [FG_SUM] = "sum", [FG_DOT] = "dot",
+    [FG_NET] = "mlp", [FG_HEAD] = "dot",
 };
 
 double fg_forward_sum(const fg_graph *g, const fg_block *terms)

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "graph.h"
+#include "net.h"
 
 enum fg_op {
     FG_LEAF = 0,
@@ -35,6 +36,8 @@ enum fg_op {
     FG_ABS,
     FG_SUM,     /* 0.0 + v0 + v1 + ... */
     FG_DOT,     /* bias + w0*x0 + w1*x1 + ..., slots w0, x0, w1, x1, ..., bias */
+    FG_NET,     /* the hidden layers of one call of a stack (net.h); data 0 */
+    FG_HEAD,    /* one output neuron of that call: act(dot(row, last hidden layer)) */
     FG_NOPS,
     FG_FREE = 255
 };
@@ -160,6 +163,8 @@ static inline fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
         }
         return FG_NONE;
     }
+    case FG_NET: case FG_HEAD:
+        return fg_net_operand(g, id, k);
     default:
         switch ((*k)++) {
         case 0: return g->kids[id].bin.a;
@@ -180,6 +185,33 @@ static inline double fg_slot(const fg_graph *g, const fg_block *b, int32_t i)
  * sum((wi*xi for ...), b) adds them). */
 double fg_forward_sum(const fg_graph *g, const fg_block *terms);
 double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x);
+
+/* d act(z) / dz, from the activation's output */
+static inline double fg_act_slope(int act, double out)
+{
+    switch (act) {
+    case FG_RELU: return out > 0.0 ? 1.0 : 0.0;
+    case FG_TANH: return 1.0 - out * out;
+    case FG_SIGMOID: return out * (1.0 - out);
+    default: return 1.0;
+    }
+}
+
+/* FG_DOT's backward with grad gr: each product passes the grad to both of its factors,
+ * then the bias gets it. */
+static inline void fg_dot_backward(fg_graph *g, const fg_block *w, const fg_block *xs, double gr)
+{
+    double *grad = g->grad;
+    int32_t n = xs->n;
+    for (int32_t i = 0; i < n; i++) {
+        fg_id wi = w->ids[i], xi = xs->ids[i];
+        double wd = fg_slot(g, w, i), xd = fg_slot(g, xs, i);
+        if (wi != FG_NONE) grad[wi] += xd * gr;
+        if (xi != FG_NONE) grad[xi] += wd * gr;
+    }
+    if (w->ids[n] != FG_NONE)
+        grad[w->ids[n]] += gr;
+}
 
 /* Accumulate node id's local derivatives, times its grad, into its operands' grads.
  * Each line mirrors a closure in fastgrad/pure/engine.py; keep them in step. Inline:
@@ -218,9 +250,9 @@ static inline void fg_backward_node(fg_graph *g, fg_id id)
         break;
     case FG_POWC: grad[a] += (c * pow(data[a], c - 1.0)) * gr; break;
     case FG_RPOWC: grad[a] += (out * log(c)) * gr; break;
-    case FG_RELU: grad[a] += (out > 0.0 ? 1.0 : 0.0) * gr; break;
-    case FG_TANH: grad[a] += (1.0 - out * out) * gr; break;
-    case FG_SIGMOID: grad[a] += (out * (1.0 - out)) * gr; break;
+    case FG_RELU: case FG_TANH: case FG_SIGMOID:
+        grad[a] += fg_act_slope(g->op[id], out) * gr;
+        break;
     case FG_EXP: grad[a] += out * gr; break;
     case FG_LOG: grad[a] += gr / data[a]; break;
     case FG_SQRT: grad[a] += (0.5 / out) * gr; break;
@@ -235,20 +267,11 @@ static inline void fg_backward_node(fg_graph *g, fg_id id)
                 grad[t->ids[i]] += gr;
         break;
     }
-    case FG_DOT: {
-        /* each product passes the grad to both of its factors, then the bias gets it */
-        const fg_block *w = g->kids[id].dot->w, *xs = g->kids[id].dot->x;
-        int32_t n = xs->n;
-        for (int32_t i = 0; i < n; i++) {
-            fg_id wi = w->ids[i], xi = xs->ids[i];
-            double wd = fg_slot(g, w, i), xd = fg_slot(g, xs, i);
-            if (wi != FG_NONE) grad[wi] += xd * gr;
-            if (xi != FG_NONE) grad[xi] += wd * gr;
-        }
-        if (w->ids[n] != FG_NONE)
-            grad[w->ids[n]] += gr;
+    case FG_DOT:
+        fg_dot_backward(g, g->kids[id].dot->w, g->kids[id].dot->x, gr);
         break;
-    }
+    case FG_NET: fg_net_backward(g, id); break;
+    case FG_HEAD: fg_head_backward(g, id); break;
     default: break; /* FG_LEAF */
     }
 }

@@ -40,6 +40,21 @@ static inline int stack_room(fg_graph *g, size_t sp, size_t n)
     return sp + n <= g->scratch_cap ? 0 : fg_reserve_scratch(g, sp + n);
 }
 
+/* Push the nodes of block b the walk must enter, last slot first, unless b is settled.
+ * 0, or -1 without memory. */
+static inline int push_block(fg_graph *g, const fg_block *b, size_t *sp, uint64_t epoch)
+{
+    uint32_t stamp = (uint32_t)epoch;
+    if (settled(b, epoch))
+        return 0;
+    if (stack_room(g, *sp, (size_t)b->n))
+        return -1;
+    for (int32_t i = b->n; i-- > 0;)
+        if (unvisited(g, b->ids[i], stamp))
+            g->stack[(*sp)++] = b->ids[i];
+    return 0;
+}
+
 /* Push the operands of x the walk must enter, last slot first (so the first is
  * walked first); a block already settled is skipped whole. 0, or -1 without memory. */
 static inline int push_operands(fg_graph *g, fg_id x, size_t *sp, uint64_t epoch)
@@ -48,16 +63,22 @@ static inline int push_operands(fg_graph *g, fg_id x, size_t *sp, uint64_t epoch
     switch (g->op[x]) {
     case FG_LEAF:
         return 0;
-    case FG_SUM: {
-        const fg_block *b = g->kids[x].sum;
-        if (settled(b, epoch))
-            return 0;
-        if (stack_room(g, *sp, (size_t)b->n))
+    case FG_SUM:
+        return push_block(g, g->kids[x].sum, sp, epoch);
+    case FG_HEAD: /* slots: its FG_NET node, then its row */
+        if (push_block(g, fg_head_row(g, x), sp, epoch) || stack_room(g, *sp, 1))
             return -1;
-        for (int32_t i = b->n; i-- > 0;)
-            if (unvisited(g, b->ids[i], stamp))
-                g->stack[(*sp)++] = b->ids[i];
+        if (unvisited(g, g->kids[x].bin.a, stamp))
+            g->stack[(*sp)++] = g->kids[x].bin.a;
         return 0;
+    case FG_NET: { /* slots: the inputs, then the hidden rows */
+        const fg_tape *t = g->kids[x].tape;
+        const fg_stack *s = t->stack;
+        if (!s->leaves)
+            for (int32_t u = s->layer[s->nlayers - 1].first; u-- > 0;)
+                if (push_block(g, s->rows[u], sp, epoch))
+                    return -1;
+        return push_block(g, t->x, sp, epoch);
     }
     case FG_DOT: {
         const fg_block *w = g->kids[x].dot->w, *xs = g->kids[x].dot->x;
@@ -93,10 +114,27 @@ static inline int push_operands(fg_graph *g, fg_id x, size_t *sp, uint64_t epoch
 /* Once every operand of x is walked, its blocks are settled for the rest of the walk. */
 static inline void settle(fg_graph *g, fg_id x, uint64_t epoch)
 {
-    if (g->op[x] == FG_SUM)
+    switch (g->op[x]) {
+    case FG_SUM:
         g->kids[x].sum->mark = epoch;
-    else if (g->op[x] == FG_DOT)
+        break;
+    case FG_DOT:
         g->kids[x].dot->w->mark = g->kids[x].dot->x->mark = epoch;
+        break;
+    case FG_HEAD:
+        ((fg_block *)fg_head_row(g, x))->mark = epoch;
+        break;
+    case FG_NET: {
+        fg_tape *t = g->kids[x].tape;
+        t->x->mark = epoch;
+        if (!t->stack->leaves)
+            for (int32_t u = t->stack->layer[t->stack->nlayers - 1].first; u-- > 0;)
+                t->stack->rows[u]->mark = epoch;
+        break;
+    }
+    default:
+        break;
+    }
 }
 
 /* Depth-first post-order from root, operands in slot order, as the pure engine's

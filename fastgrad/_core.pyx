@@ -24,7 +24,7 @@ from fastgrad._state import reals
 from fastgrad._graph cimport *
 
 __all__ = [
-    "Value", "Dense", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
+    "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
@@ -182,6 +182,8 @@ cdef class Value:
         cdef int op = G.op[self.id]
         if op == FG_POWC:
             return _pow_label(G.cst[self.id])
+        if op == FG_HEAD and fg_head_act(&G, self.id) != FG_LEAF:
+            return _OP_NAMES[fg_head_act(&G, self.id)]
         return _OP_NAMES[op]
 
     @property
@@ -596,23 +598,90 @@ cdef list _denses(layers, str who):
     return out
 
 
+cdef class Network:
+    """Dense layers applied in turn, made once and called many times:
+    `Network(layers)(x)` is the last layer's outputs, as calling each layer on the
+    one before's. With the graph on, a call makes one node ("mlp") for all the hidden
+    layers and one per output neuron (a "dot", or its activation's name) whose
+    operands are that node and the neuron's weights and bias: the hidden activations
+    are values on the mlp node's tape, not nodes (csrc/net.h). The numbers, grads
+    included, are those of the unfused layers, bit for bit.
+    """
+
+    cdef readonly list layers
+    cdef readonly str name  # for error messages: "{name} takes 2 inputs, got 3"
+    cdef fg_stack *stack  # NULL: calls go layer by layer (one layer, or sizes that do not chain)
+
+    def __cinit__(self):
+        self.stack = NULL
+
+    def __init__(self, layers, str name not None="Network"):
+        cdef Py_ssize_t l, j, units = 0
+        cdef Dense d
+        self.name = name
+        self.layers = _denses(layers, name)
+        for l, d in enumerate(self.layers):
+            if d.nout == 0 or (l > 0 and d.nin != (<Dense>self.layers[l - 1]).nout):
+                return
+            units += d.nout
+        if len(self.layers) < 2:
+            return
+        self.stack = fg_stack_new(&G, <int32_t>len(self.layers), <int32_t>units)
+        if self.stack == NULL:
+            raise MemoryError("fastgrad: cannot allocate a network")
+        units = 0
+        for l, d in enumerate(self.layers):
+            self.stack.layer[l].nin = <int32_t>d.nin
+            self.stack.layer[l].nout = <int32_t>d.nout
+            self.stack.layer[l].act = d.code
+            self.stack.layer[l].first = <int32_t>units
+            for j in range(d.nout):
+                d.rows[j].refs += 1
+                self.stack.rows[units + j] = d.rows[j]
+            units += d.nout
+        fg_stack_finish(self.stack)
+
+    def __dealloc__(self):
+        if self.stack != NULL:
+            fg_stack_drop(&G, self.stack)
+
+    def __repr__(self) -> str:
+        return f"Network({self.layers!r}, {self.name!r})"
+
+    def __reduce__(self):
+        return Network, (self.layers, self.name)
+
+    def __call__(self, x) -> list:
+        cdef list xl = list(x)
+        cdef Dense first = self.layers[0]
+        if first.nout and len(xl) != first.nin:  # (a layer without neurons takes anything)
+            raise ValueError(f"{self.name} takes {first.nin} inputs, got {len(xl)}")
+        cdef fg_block *xs = _block_of(xl)
+        cdef fg_block *ys
+        try:
+            if self.stack == NULL or fastgrad_grad_off:
+                for d in self.layers:
+                    ys = (<Dense>d)._forward(xs)
+                    fg_block_drop(&G, xs)
+                    xs = ys
+                ys, xs = xs, NULL
+                return _outputs(ys)
+            ys = fg_block_new(&G, self.stack.layer[len(self.layers) - 1].nout)
+            if ys == NULL:
+                raise MemoryError("fastgrad: cannot allocate an operand block")
+            if fg_net(&G, self.stack, xs, ys) == FG_NONE:
+                fg_block_drop(&G, ys)  # not sealed: it holds nothing
+                _raise(FG_ENOMEM)
+            fg_block_seal(&G, ys)
+            return _outputs(ys)
+        finally:
+            if xs != NULL:
+                fg_block_drop(&G, xs)
+
+
 def mlp(layers, x) -> list:
-    """The last layer's outputs of dense layers applied in turn, in one call: as
-    calling each, but each layer's outputs are the next one's input block, and the
-    hidden activations get no facades at all."""
-    cdef list ds = _denses(layers, "mlp")
-    cdef fg_block *xs = _block_of(list(x))
-    cdef fg_block *ys
-    try:
-        for d in ds:
-            ys = (<Dense>d)._forward(xs)
-            fg_block_drop(&G, xs)
-            xs = ys
-        ys, xs = xs, NULL
-        return _outputs(ys)
-    finally:
-        if xs != NULL:
-            fg_block_drop(&G, xs)
+    """The last layer's outputs of dense layers applied in turn: `Network(layers)(x)`."""
+    return Network(layers)(x)
 
 
 class no_grad:

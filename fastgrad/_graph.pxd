@@ -13,6 +13,14 @@ cdef extern from "graph.h" nogil:
         fg_id *ids
         double *cst
 
+    ctypedef struct fg_stack_layer:
+        int32_t nin, nout, act, first
+
+    ctypedef struct fg_stack:
+        int32_t refs
+        fg_stack_layer *layer
+        fg_block **rows
+
     ctypedef struct fg_graph:
         double *data
         double *grad
@@ -33,6 +41,8 @@ cdef extern from "graph.h" nogil:
     fg_block *fg_block_new(fg_graph *g, int32_t n)
     void fg_block_seal(fg_graph *g, fg_block *b)
     void fg_block_drop(fg_graph *g, fg_block *b)
+    fg_stack *fg_stack_new(fg_graph *g, int32_t nlayers, int32_t units)
+    void fg_stack_drop(fg_graph *g, fg_stack *s)
     fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
     fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
     void fg_decref(fg_graph *g, fg_id id)
@@ -46,7 +56,7 @@ cdef extern from "ops.h" nogil:
     enum fg_op:
         FG_LEAF, FG_ADD, FG_ADDC, FG_SUB, FG_RSUBC, FG_MUL, FG_MULC, FG_DIV, FG_DIVC,
         FG_RDIVC, FG_POW, FG_POWC, FG_RPOWC, FG_RELU, FG_TANH, FG_SIGMOID, FG_EXP,
-        FG_LOG, FG_SQRT, FG_ABS, FG_SUM, FG_DOT, FG_NOPS
+        FG_LOG, FG_SQRT, FG_ABS, FG_SUM, FG_DOT, FG_NET, FG_HEAD, FG_NOPS
 
     const char *const fg_op_name[]
     int fg_forward(int op, double a, double b, double *out)
@@ -54,6 +64,12 @@ cdef extern from "ops.h" nogil:
     double fg_slot(const fg_graph *g, const fg_block *b, int32_t i)
     double fg_forward_sum(const fg_graph *g, const fg_block *terms)
     double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x)
+
+
+cdef extern from "net.h" nogil:
+    void fg_stack_finish(fg_stack *s)
+    fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_block *ys)
+    int fg_head_act(const fg_graph *g, fg_id id)
 
 
 cdef extern from "sweep.h" nogil:

@@ -17,7 +17,7 @@ import numpy as np
 
 from fastgrad._state import check_keys, real_array, reals
 
-from .engine import Dense, Value, dot, get_data, mlp, mlp_predict, no_grad, set_data, set_grad
+from .engine import Dense, Network, Value, dot, get_data, mlp_predict, no_grad, set_data, set_grad
 
 __all__ = ["Module", "Neuron", "Layer", "MLP"]
 
@@ -71,6 +71,16 @@ def _tracking_setattr(tracked: tuple[str, ...], watched: tuple[str, ...]) -> Cal
         if name in watched:
             _bump()
     return __setattr__
+
+
+def _remembered(owner: Module, collect: Callable[[], list[Value]]) -> list[Value]:
+    """A copy of collect()'s parameter list, collected again only once a Neuron, Layer
+    or MLP changed (a training loop asks for it several times a step)."""
+    generation, params = owner.__dict__.get("_params", (-1, []))
+    if generation != _generation:
+        params = collect()
+        owner.__dict__["_params"] = (_generation, params)
+    return list(params)
 
 
 def _activation(nonlin: Any) -> str:
@@ -245,7 +255,7 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
-        return [p for n in self.neurons for p in n.parameters()]
+        return _remembered(self, lambda: [p for n in self.neurons for p in n.parameters()])
 
     def _layer_specs(self) -> list[Dense]:
         return [self._spec()]
@@ -273,27 +283,35 @@ class MLP(Module):
                             f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
-        self._cache: tuple[int, list[Dense]] = (-1, [])
+        self._cache: tuple[int, Network | None] = (-1, None)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
         where micrograd would crash); a single output is unwrapped."""
-        if not self.layers:
+        generation, network = self._cache
+        if generation != _generation:
+            network = self._network()
+        if network is None:
             return x
-        denses = self._layer_specs()
-        first = denses[0]
-        out = mlp(denses, _inputs(x, first.nin, self) if first.nout else x)
+        out = network(x)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
+        return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
+
+    def _network(self) -> Network | None:
+        """The layers as one engine Network (None for no layers), rebuilt only when a
+        layer changed."""
+        denses = [layer._spec() for layer in self.layers]
+        network = Network(denses, "MLP") if denses else None
+        self._cache = (_generation, network)
+        return network
 
     def _layer_specs(self) -> list[Dense]:
-        generation, denses = self._cache
+        generation, network = self._cache
         if generation != _generation:
-            denses = [layer._spec() for layer in self.layers]
-            self._cache = (_generation, denses)
-        return denses
+            network = self._network()
+        return network.layers if network is not None else []
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
         return [(f"layers.{i}.{key}", ps, shape)

@@ -25,16 +25,33 @@ pytestmark = pytest.mark.usefixtures("fresh_heap")
 ENGINE, BOUNDS = 0, 1  # member positions: the engine under test leads, bounds follow
 
 
-def _assert_within(run: Run, k: int, who: str, finite_only: bool = False) -> None:
+def _assert_within(run: Run, k: int, who: str, lenient: bool = False) -> None:
+    """Every data and grad of member k lies within the interval bounds. lenient, for
+    another engine: its inf/nan cases differ, and it computes some rules in another
+    order (torch's c / x backward multiplies grad by c first), whose intermediates can
+    leave the normal range and round more coarsely than the bounds allow once a graph
+    holds magnitudes beyond 1e+-100; such graphs and non-finite values are not checked."""
+    if lenient and _has_extreme_magnitudes(run):
+        return
     for name, handles in run.rows():
         if handles[k] is None or not run.members[k].alive:
             continue
         values = run.members[k].executor.read(handles[k])
         for attr, x, bounds in zip(("data", "grad"), values, handles[BOUNDS].read()):
-            if finite_only and not math.isfinite(x):
+            if lenient and not math.isfinite(x):
                 continue
             assert intervals.contains(bounds, x), (
                 f"{who}: {name}.{attr} = {x!r} is outside {bounds}\n{run.transcript()}")
+
+
+def _has_extreme_magnitudes(run: Run) -> bool:
+    for _, handles in run.rows():
+        if handles[ENGINE] is None:
+            continue
+        for x in EngineExecutor(fastgrad.engine).read(handles[ENGINE]):
+            if math.isfinite(x) and x != 0.0 and not 1e-100 <= abs(x) <= 1e100:
+                return True
+    return False
 
 
 def _run(*others: Member) -> Run:
@@ -56,7 +73,7 @@ def test_engine_and_torch_within_bounds(program: Program) -> None:
     torch = pytest.importorskip("torch")
     def check(run: Run) -> None:
         _assert_within(run, ENGINE, fastgrad.backend)
-        _assert_within(run, 2, "torch", finite_only=True)  # torch's own inf/nan cases differ
+        _assert_within(run, 2, "torch", lenient=True)
     _run(Member(TorchExecutor(torch), "follow")).program(program, after_build=check)
 
 
@@ -66,7 +83,7 @@ def test_engine_and_micrograd_within_bounds(program: Program) -> None:
     engine = pytest.importorskip("micrograd.engine")
     def check(run: Run) -> None:
         _assert_within(run, ENGINE, fastgrad.backend)
-        _assert_within(run, 2, "micrograd", finite_only=True)
+        _assert_within(run, 2, "micrograd", lenient=True)
     _run(Member(MicrogradExecutor(engine.Value), "lenient")).program(program, after_build=check)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from fastgrad._state import reals
 
 __all__ = [
-    "Value", "Dense", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
+    "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
@@ -95,6 +95,19 @@ def _sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def _relu(x: float) -> float:
+    return 0.0 if x < 0.0 else x
+
+
+# activation -> (its op label, its forward rule, its derivative from its output)
+_ACTIVATION_RULES: dict[str, tuple[str, Callable[[float], float], Callable[[float], float]]] = {
+    "relu": ("ReLU", _relu, lambda out: 1.0 if out > 0.0 else 0.0),
+    "tanh": ("tanh", math.tanh, lambda out: 1.0 - out * out),
+    "sigmoid": ("sigmoid", _sigmoid, lambda out: out * (1.0 - out)),
+    "linear": ("", lambda z: z, lambda out: 1.0),  # no node: the dot is the output
+}
 
 
 def _pow_label(c: float) -> str:
@@ -338,29 +351,20 @@ class Value:
         return out
 
     def relu(self) -> Value:
-        a = self._data
-        out = Value._node(0.0 if a < 0.0 else a, (self,), "ReLU")
-
-        def _backward(out: Value) -> None:
-            self._grad += (1.0 if out._data > 0.0 else 0.0) * out._grad
-        out._attach(_backward)
-        return out
+        return self._activation("relu")
 
     def tanh(self) -> Value:
-        out = Value._node(math.tanh(self._data), (self,), "tanh")
-
-        def _backward(out: Value) -> None:
-            t = out._data
-            self._grad += (1.0 - t * t) * out._grad
-        out._attach(_backward)
-        return out
+        return self._activation("tanh")
 
     def sigmoid(self) -> Value:
-        out = Value._node(_sigmoid(self._data), (self,), "sigmoid")
+        return self._activation("sigmoid")
+
+    def _activation(self, act: str) -> Value:
+        op, forward, slope = _ACTIVATION_RULES[act]
+        out = Value._node(forward(self._data), (self,), op)
 
         def _backward(out: Value) -> None:
-            s = out._data
-            self._grad += (s * (1.0 - s)) * out._grad
+            self._grad += slope(out._data) * out._grad
         out._attach(_backward)
         return out
 
@@ -489,20 +493,27 @@ def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
     children = tuple(v for v, _ in slots if v is not None)
     out = Value._node(acc, children, "dot")
 
-    # each product passes the grad to both of its factors, then the bias gets it
     def _backward(out: Value) -> None:
-        g = out._grad
-        for (w, wc), (x, xc) in zip(wv, xv):
-            wd = w._data if w is not None else wc
-            xd = x._data if x is not None else xc
-            if w is not None:
-                w._grad += xd * g
-            if x is not None:
-                x._grad += wd * g
-        if bv[0] is not None:
-            bv[0]._grad += g
+        _dot_backward(wv, xv, bv, out._grad)
     out._attach(_backward)
     return out
+
+
+Operand = tuple[Any, float]  # (a Value, or anything with _data and _grad; or None, a constant)
+
+
+def _dot_backward(wv: Sequence[Operand], xv: Sequence[Operand], bv: Operand, g: float) -> None:
+    """dot's backward with grad g: each product passes the grad to both of its factors,
+    then the bias gets it."""
+    for (w, wc), (x, xc) in zip(wv, xv):
+        wd = w._data if w is not None else wc
+        xd = x._data if x is not None else xc
+        if w is not None:
+            w._grad += xd * g
+        if x is not None:
+            x._grad += wd * g
+    if bv[0] is not None:
+        bv[0]._grad += g
 
 
 _ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
@@ -577,11 +588,116 @@ def _denses(layers: Iterable[DenseSpec], who: str) -> list[Dense]:
     return out
 
 
+class Network:
+    """Dense layers applied in turn, made once and called many times:
+    `Network(layers)(x)` is the last layer's outputs, as calling each layer on the
+    one before's. With the graph on, a call makes one node ("mlp") for all the hidden
+    layers and one per output neuron (a "dot", or its activation's name) whose
+    operands are that node and the neuron's weights and bias: the hidden activations
+    are values on the mlp node's tape, not nodes. The numbers, grads included, are
+    those of the unfused layers, bit for bit: the tape keeps the grads the hidden
+    nodes would hold, and the mlp node's backward passes them on in the order the
+    unfused graph's sweep would (layers from the top, neurons last to first, each
+    neuron's activation before its dot).
+    """
+
+    def __init__(self, layers: Iterable[DenseSpec], name: str = "Network") -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        self.name = name  # for error messages: "{name} takes 2 inputs, got 3"
+        self.layers = _denses(layers, name)
+        self._fused = len(self.layers) > 1 and all(d.nout for d in self.layers) and all(
+            d.nin == below.nout for below, d in zip(self.layers, self.layers[1:]))
+
+    def __repr__(self) -> str:
+        return f"Network({self.layers!r}, {self.name!r})"
+
+    def __reduce__(self) -> tuple:
+        return Network, (self.layers, self.name)
+
+    def __call__(self, x: Iterable[Any]) -> list[Value]:
+        x = list(x)
+        first = self.layers[0]
+        if first.nout and len(x) != first.nin:  # (a layer without neurons takes anything)
+            raise ValueError(f"{self.name} takes {first.nin} inputs, got {len(x)}")
+        inputs = [_operand(v) for v in x]
+        if not self._fused or getattr(_mode, "grad_off", False):
+            for d in self.layers:
+                x = d(x)
+            return list(x)
+        return _network_call(self.layers, inputs)
+
+
+class _Cell:
+    """A hidden neuron's activation or dot on the tape: the data and grad its node
+    would hold."""
+    __slots__ = ("_data", "_grad")
+
+    def __init__(self, data: float) -> None:
+        self._data = data
+        self._grad = 0.0
+
+
+def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
+    rows = [[([_operand(w) for w in ws], _operand(b)) for ws, b in zip(d.weights, d.biases)]
+            for d in layers]
+    # forward: each neuron's dot as dot() sums it, then its activation
+    below: list[Operand] = inputs
+    acts: list[list[_Cell]] = []  # per layer, each neuron's activation
+    dots: list[list[_Cell]] = []  # per layer, each neuron's dot (where an activation follows)
+    for d, layer_rows in zip(layers, rows):
+        act, dot_cells = [], []
+        for wv, bv in layer_rows:
+            acc = bv[1]
+            for (_, w), (_, x) in zip(wv, below):
+                acc = acc + w * x
+            if d.act == "linear":
+                act.append(_Cell(acc))
+            else:
+                act.append(_Cell(_ACTIVATION_RULES[d.act][1](acc)))
+                dot_cells.append(_Cell(acc))
+        acts.append(act)
+        dots.append(dot_cells)
+        below = [(c, c._data) for c in act]
+
+    def neuron_backward(l: int, j: int, out: float, g: float) -> None:
+        """Neuron j of layer l, its activation's output out and grad g: through the
+        activation to the dot, then the dot's backward."""
+        if layers[l].act != "linear":
+            dot_cell = dots[l][j]
+            dot_cell._grad += _ACTIVATION_RULES[layers[l].act][2](out) * g
+            g = dot_cell._grad
+        wv, bv = rows[l][j]
+        xv = inputs if l == 0 else [(c, c._data) for c in acts[l - 1]]
+        _dot_backward(wv, xv, bv, g)
+
+    hidden_params = tuple(v for layer_rows in rows[:-1] for wv, bv in layer_rows
+                          for v, _ in wv + [bv] if v is not None)
+    net = Value._node(0.0, tuple(v for v, _ in inputs if v is not None) + hidden_params, "mlp")
+
+    def net_backward(net: Value) -> None:
+        for l in range(len(layers) - 2, -1, -1):
+            for j in range(layers[l].nout - 1, -1, -1):
+                cell = acts[l][j]
+                neuron_backward(l, j, cell._data, cell._grad)
+    net._attach(net_backward)
+
+    last, top = len(layers) - 1, layers[-1]
+    op = "dot" if top.act == "linear" else _ACTIVATION_RULES[top.act][0]
+    heads = []
+    for j, ((wv, bv), cell) in enumerate(zip(rows[last], acts[last])):
+        head = Value._node(cell._data, (net,) + tuple(v for v, _ in wv + [bv] if v is not None), op)
+
+        def head_backward(head: Value, j: int = j) -> None:
+            neuron_backward(last, j, head._data, head._grad)
+        head._attach(head_backward)
+        heads.append(head)
+    return heads
+
+
 def mlp(layers: Iterable[DenseSpec], x: Iterable[Any]) -> list[Value]:
-    """The last layer's outputs of dense layers applied in turn."""
-    for d in _denses(layers, "mlp"):
-        x = d(x)
-    return list(x)
+    """The last layer's outputs of dense layers applied in turn: `Network(layers)(x)`."""
+    return Network(layers)(x)
 
 
 class no_grad:
@@ -715,12 +831,6 @@ def adam_step(params: Iterable[Value], lr: float, beta1: float, beta2: float, ep
     v[:] = vl
 
 
-_FLOAT_ACTIVATIONS: dict[str, Callable[[float], float]] = {
-    "relu": lambda a: 0.0 if a < 0.0 else a, "tanh": math.tanh, "sigmoid": _sigmoid,
-    "linear": lambda a: a,
-}
-
-
 def mlp_predict(layers: Iterable[DenseSpec], X: Any) -> np.ndarray:
     """Outputs of dense layers on every row of X, as calling them computes them, with
     no graph and no Value."""
@@ -733,7 +843,7 @@ def mlp_predict(layers: Iterable[DenseSpec], X: Any) -> np.ndarray:
         d._check(width)
         W = [[_operand(p)[1] for p in row] for row in d.weights]
         B = [_operand(p)[1] for p in d.biases]
-        plan.append((W, B, _FLOAT_ACTIVATIONS[d.act]))
+        plan.append((W, B, _ACTIVATION_RULES[d.act][1]))
         width = d.nout
     out = []
     for x in X.tolist():

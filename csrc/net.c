@@ -1,0 +1,214 @@
+/* Fused networks; see net.h. */
+#include "net.h"
+#include "ops.h"
+
+/* Neighbouring neurons summed together, each in its own order: their additions
+ * overlap instead of each waiting on the one before. */
+#define FG_NET_LANES 4
+
+void fg_stack_finish(fg_stack *s)
+{
+    int32_t hidden = s->layer[s->nlayers - 1].first; /* rows of the hidden layers */
+    s->leaves = s->nodes = 1;
+    for (int32_t u = 0; u < s->units; u++) {
+        if (u < hidden && !s->rows[u]->leaves)
+            s->leaves = 0;
+        if (!s->rows[u]->nodes)
+            s->nodes = 0;
+    }
+}
+
+/* The weights of a row as the forward reads them: each slot's data, or constant. */
+static inline double weight(const fg_graph *g, const fg_block *row, int dense, int32_t k)
+{
+    return dense ? g->data[row->ids[k]] : fg_slot(g, row, k);
+}
+
+/* out[j] = act(bias_j + w_j0*in[0] + w_j1*in[1] + ...) for the nout rows: FG_DOT's
+ * sum, then the activation's forward rule. dense: no row holds a constant. */
+static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_t nout,
+                                int32_t nin, int act, const double *in, double *out, int dense)
+{
+    int32_t j = 0, k;
+    for (; j + FG_NET_LANES <= nout; j += FG_NET_LANES) {
+        const fg_block *r0 = rows[j], *r1 = rows[j + 1], *r2 = rows[j + 2], *r3 = rows[j + 3];
+        double a0 = weight(g, r0, dense, nin), a1 = weight(g, r1, dense, nin);
+        double a2 = weight(g, r2, dense, nin), a3 = weight(g, r3, dense, nin);
+        for (k = 0; k < nin; k++) {
+            double x = in[k];
+            a0 = a0 + weight(g, r0, dense, k) * x;
+            a1 = a1 + weight(g, r1, dense, k) * x;
+            a2 = a2 + weight(g, r2, dense, k) * x;
+            a3 = a3 + weight(g, r3, dense, k) * x;
+        }
+        fg_forward(act, a0, 0.0, &out[j]); /* activations cannot fail */
+        fg_forward(act, a1, 0.0, &out[j + 1]);
+        fg_forward(act, a2, 0.0, &out[j + 2]);
+        fg_forward(act, a3, 0.0, &out[j + 3]);
+    }
+    for (; j < nout; j++) {
+        double a = weight(g, rows[j], dense, nin);
+        for (k = 0; k < nin; k++)
+            a = a + weight(g, rows[j], dense, k) * in[k];
+        fg_forward(act, a, 0.0, &out[j]);
+    }
+}
+
+static void forward_layer(const fg_graph *g, const fg_stack *s, const fg_stack_layer *L,
+                          const double *in, double *out)
+{
+    if (s->nodes) /* the common case, without a test per weight */
+        forward_rows(g, s->rows + L->first, L->nout, L->nin, L->act, in, out, 1);
+    else
+        forward_rows(g, s->rows + L->first, L->nout, L->nin, L->act, in, out, 0);
+}
+
+fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_block *ys)
+{
+    const fg_stack_layer *last = &s->layer[s->nlayers - 1];
+    fg_tape *t = fg_tape_new(g, s, x);
+    const double *in;
+    fg_id net;
+    int32_t j, k;
+    if (!t)
+        return FG_NONE;
+    for (k = 0; k < x->n; k++)
+        t->in[k] = fg_slot(g, x, k);
+    in = t->in;
+    for (int32_t l = 0; l < s->nlayers; l++) { /* the output layer's values too: the heads' data */
+        const fg_stack_layer *L = &s->layer[l];
+        forward_layer(g, s, L, in, t->h + L->first);
+        in = t->h + L->first;
+    }
+    if ((net = fg_take_slot(g, FG_NET, 0.0, NULL)) == FG_NONE) {
+        fg_tape_free(g, t);
+        return FG_NONE;
+    }
+    g->kids[net].tape = t;
+    for (j = 0; j < last->nout; j++) {
+        fg_id head = fg_take_slot(g, FG_HEAD, t->h[last->first + j], NULL);
+        if (head == FG_NONE)
+            break;
+        g->kids[head].bin.a = net;
+        g->kids[head].bin.b = j;
+        g->refs[net]++;
+        ys->ids[j] = head;
+        ys->cst[j] = 0.0;
+    }
+    if (j < last->nout) { /* out of nodes: the last head to go takes the net with it */
+        if (j == 0)
+            fg_discard(g, net);
+        while (j-- > 0)
+            fg_discard(g, ys->ids[j]);
+        return FG_NONE;
+    }
+    return net;
+}
+
+/* The grad of neuron u's dot node, once its activation node (output out, grad gr)
+ * has passed its own back; a linear neuron's dot has no activation after it. */
+static inline double dot_grad(fg_tape *t, int act, int32_t u, double out, double gr)
+{
+    if (act == FG_LEAF)
+        return gr;
+    t->gz[u] += fg_act_slope(act, out) * gr;
+    return t->gz[u];
+}
+
+/* FG_DOT's backward for a neuron whose inputs are the hidden neurons below it: their
+ * data h and grads gh are on the tape. */
+static inline void back_to_hidden(fg_graph *g, const fg_block *w, double gr, const double *h,
+                                  double *gh)
+{
+    double *data = g->data, *grad = g->grad;
+    int32_t n = w->n - 1, k;
+    if (w->nodes) { /* the common case, without a test per weight */
+        for (k = 0; k < n; k++) {
+            fg_id wk = w->ids[k];
+            grad[wk] += h[k] * gr;
+            gh[k] += data[wk] * gr;
+        }
+        grad[w->ids[n]] += gr;
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        fg_id wk = w->ids[k];
+        if (wk != FG_NONE) grad[wk] += h[k] * gr;
+        gh[k] += fg_slot(g, w, k) * gr;
+    }
+    if (w->ids[n] != FG_NONE)
+        grad[w->ids[n]] += gr;
+}
+
+void fg_head_backward(fg_graph *g, fg_id id)
+{
+    fg_tape *t = g->kids[g->kids[id].bin.a].tape;
+    const fg_stack *s = t->stack;
+    const fg_stack_layer *L = &s->layer[s->nlayers - 1], *below = L - 1;
+    int32_t u = L->first + g->kids[id].bin.b;
+    double gr = dot_grad(t, L->act, u, g->data[id], g->grad[id]);
+    back_to_hidden(g, s->rows[u], gr, t->h + below->first, t->gh + below->first);
+}
+
+void fg_net_backward(fg_graph *g, fg_id id)
+{
+    fg_tape *t = g->kids[id].tape;
+    const fg_stack *s = t->stack;
+    for (int32_t l = s->nlayers - 2; l >= 0; l--) {
+        const fg_stack_layer *L = &s->layer[l];
+        for (int32_t j = L->nout - 1; j >= 0; j--) {
+            int32_t u = L->first + j;
+            double gr = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+            if (l > 0)
+                back_to_hidden(g, s->rows[u], gr, t->h + L[-1].first, t->gh + L[-1].first);
+            else
+                fg_dot_backward(g, s->rows[u], t->x, gr);
+        }
+    }
+}
+
+fg_id fg_net_operand(const fg_graph *g, fg_id id, int32_t *k)
+{
+    if (g->op[id] == FG_HEAD) {
+        const fg_block *row = fg_head_row(g, id);
+        if (*k == 0) {
+            (*k)++;
+            return g->kids[id].bin.a;
+        }
+        while (*k <= row->n) {
+            fg_id c = row->ids[(*k)++ - 1];
+            if (c != FG_NONE)
+                return c;
+        }
+        return FG_NONE;
+    }
+    const fg_tape *t = g->kids[id].tape;
+    const fg_stack *s = t->stack;
+    for (;;) {
+        int32_t i = (*k)++, l;
+        fg_id c = FG_NONE;
+        if (i < t->x->n) {
+            c = t->x->ids[i];
+        } else {
+            i -= t->x->n;
+            for (l = 0; l < s->nlayers - 1; l++) {
+                const fg_stack_layer *L = &s->layer[l];
+                if (i < L->nout * (L->nin + 1))
+                    break;
+                i -= L->nout * (L->nin + 1);
+            }
+            if (l == s->nlayers - 1)
+                return FG_NONE;
+            c = s->rows[s->layer[l].first + i / (s->layer[l].nin + 1)]
+                    ->ids[i % (s->layer[l].nin + 1)];
+        }
+        if (c != FG_NONE)
+            return c;
+    }
+}
+
+int fg_head_act(const fg_graph *g, fg_id id)
+{
+    const fg_stack *s = g->kids[g->kids[id].bin.a].tape->stack;
+    return s->layer[s->nlayers - 1].act;
+}
