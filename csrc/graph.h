@@ -66,6 +66,7 @@ typedef struct fg_stack {
     int32_t units;       /* neurons in all layers */
     uint8_t leaves;      /* every hidden row is leaves only: the walk skips them whole */
     uint8_t nodes;       /* no row holds a constant */
+    uint8_t distinct;    /* and no node fills two slots of the rows */
     fg_stack_layer *layer;
     fg_block **rows;
 } fg_stack;

@@ -1,10 +1,40 @@
 /* Fused networks; see net.h. */
+#include <stdlib.h>
+
 #include "net.h"
 #include "ops.h"
 
 /* Neighbouring neurons summed together, each in its own order: their additions
  * overlap instead of each waiting on the one before. */
 #define FG_NET_LANES 4
+
+static int compare_ids(const void *a, const void *b)
+{
+    fg_id x = *(const fg_id *)a, y = *(const fg_id *)b;
+    return (x > y) - (x < y);
+}
+
+/* Does any node fill two slots of the rows? (Then the order in which its grad takes
+ * their terms is the unfused graph's only if they are taken one row at a time.) */
+static int shares_a_node(const fg_stack *s)
+{
+    size_t n = 0, slots = 0;
+    fg_id *ids;
+    int shared = 0;
+    for (int32_t u = 0; u < s->units; u++)
+        slots += (size_t)s->rows[u]->n;
+    if (!(ids = malloc((slots ? slots : 1) * sizeof *ids)))
+        return 1; /* cannot tell: assume it does */
+    for (int32_t u = 0; u < s->units; u++)
+        for (int32_t i = 0; i < s->rows[u]->n; i++)
+            if (s->rows[u]->ids[i] != FG_NONE)
+                ids[n++] = s->rows[u]->ids[i];
+    qsort(ids, n, sizeof *ids, compare_ids);
+    for (size_t i = 1; i < n && !shared; i++)
+        shared = ids[i] == ids[i - 1];
+    free(ids);
+    return shared;
+}
 
 void fg_stack_finish(fg_stack *s)
 {
@@ -16,6 +46,7 @@ void fg_stack_finish(fg_stack *s)
         if (!s->rows[u]->nodes)
             s->nodes = 0;
     }
+    s->distinct = s->nodes && !shares_a_node(s);
 }
 
 /* The weights of a row as the forward reads them: each slot's data, or constant. */
@@ -63,7 +94,7 @@ static void forward_layer(const fg_graph *g, const fg_stack *s, const fg_stack_l
         forward_rows(g, s->rows + L->first, L->nout, L->nin, L->act, in, out, 0);
 }
 
-fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_block *ys)
+fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads)
 {
     const fg_stack_layer *last = &s->layer[s->nlayers - 1];
     fg_tape *t = fg_tape_new(g, s, x);
@@ -92,14 +123,13 @@ fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_block *ys)
         g->kids[head].bin.a = net;
         g->kids[head].bin.b = j;
         g->refs[net]++;
-        ys->ids[j] = head;
-        ys->cst[j] = 0.0;
+        heads[j] = head;
     }
     if (j < last->nout) { /* out of nodes: the last head to go takes the net with it */
         if (j == 0)
             fg_discard(g, net);
         while (j-- > 0)
-            fg_discard(g, ys->ids[j]);
+            fg_discard(g, heads[j]);
         return FG_NONE;
     }
     return net;
@@ -150,13 +180,53 @@ void fg_head_backward(fg_graph *g, fg_id id)
     back_to_hidden(g, s->rows[u], gr, t->h + below->first, t->gh + below->first);
 }
 
+/* back_to_hidden for four neurons of one layer whose rows hold distinct nodes and no
+ * constant, w[0] first (the sweep's order), with dot grads gr[0..3]: each hidden
+ * input's grad takes their four terms in that order, in a register. */
+static inline void back4_to_hidden(fg_graph *g, fg_block *const *w, const double *gr,
+                                   const double *h, double *gh)
+{
+    double *data = g->data, *grad = g->grad;
+    const fg_id *a = w[0]->ids, *b = w[1]->ids, *c = w[2]->ids, *d = w[3]->ids;
+    double ga = gr[0], gb = gr[1], gc = gr[2], gd = gr[3];
+    int32_t n = w[0]->n - 1;
+    for (int32_t k = 0; k < n; k++) {
+        double x = h[k], acc = gh[k];
+        grad[a[k]] += x * ga;
+        acc += data[a[k]] * ga;
+        grad[b[k]] += x * gb;
+        acc += data[b[k]] * gb;
+        grad[c[k]] += x * gc;
+        acc += data[c[k]] * gc;
+        grad[d[k]] += x * gd;
+        acc += data[d[k]] * gd;
+        gh[k] = acc;
+    }
+    grad[a[n]] += ga;
+    grad[b[n]] += gb;
+    grad[c[n]] += gc;
+    grad[d[n]] += gd;
+}
+
 void fg_net_backward(fg_graph *g, fg_id id)
 {
     fg_tape *t = g->kids[id].tape;
     const fg_stack *s = t->stack;
     for (int32_t l = s->nlayers - 2; l >= 0; l--) {
         const fg_stack_layer *L = &s->layer[l];
-        for (int32_t j = L->nout - 1; j >= 0; j--) {
+        int32_t j = L->nout - 1;
+        if (l > 0 && s->distinct) /* neurons four at a time, last first */
+            for (; j >= 3; j -= 4) {
+                double gr[4];
+                fg_block *rows[4];
+                for (int32_t i = 0; i < 4; i++) {
+                    int32_t u = L->first + j - i;
+                    gr[i] = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+                    rows[i] = s->rows[u];
+                }
+                back4_to_hidden(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+            }
+        for (; j >= 0; j--) {
             int32_t u = L->first + j;
             double gr = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
             if (l > 0)

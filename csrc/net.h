@@ -19,10 +19,10 @@
 void fg_stack_finish(fg_stack *s);
 
 /* One call of s on inputs x (x->n == the first layer's nin): returns a new FG_NET
- * node, and puts an FG_HEAD node per output neuron in ys (an unsealed block of that
- * many slots). No node has an owner: the heads' count is 0 until the caller takes
- * them. FG_NONE when memory or the node limit runs out, and then nothing is left. */
-fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_block *ys);
+ * node, and puts an FG_HEAD node per output neuron in heads[]. No node has an owner:
+ * the heads' count is 0 until the caller takes them. FG_NONE when memory or the node
+ * limit runs out, and then nothing is left. */
+fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads);
 
 /* The backward rules of FG_NET and FG_HEAD. */
 void fg_net_backward(fg_graph *g, fg_id id);

@@ -13,7 +13,7 @@ cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_Check
 from cpython.long cimport PyLong_AsDouble, PyLong_Check
 from libc.stdint cimport int32_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 
 from numbers import Complex, Real
 
@@ -610,15 +610,17 @@ cdef class Network:
 
     cdef readonly list layers
     cdef readonly str name  # for error messages: "{name} takes 2 inputs, got 3"
+    cdef readonly bint unwrap  # a single output is returned bare, not in a list
     cdef fg_stack *stack  # NULL: calls go layer by layer (one layer, or sizes that do not chain)
 
     def __cinit__(self):
         self.stack = NULL
 
-    def __init__(self, layers, str name not None="Network"):
+    def __init__(self, layers, str name not None="Network", bint unwrap=False):
         cdef Py_ssize_t l, j, units = 0
         cdef Dense d
         self.name = name
+        self.unwrap = unwrap
         self.layers = _denses(layers, name)
         for l, d in enumerate(self.layers):
             if d.nout == 0 or (l > 0 and d.nin != (<Dense>self.layers[l - 1]).nout):
@@ -646,13 +648,14 @@ cdef class Network:
             fg_stack_drop(&G, self.stack)
 
     def __repr__(self) -> str:
-        return f"Network({self.layers!r}, {self.name!r})"
+        return f"Network({self.layers!r}, {self.name!r}, unwrap={self.unwrap})"
 
     def __reduce__(self):
-        return Network, (self.layers, self.name)
+        return Network, (self.layers, self.name, self.unwrap)
 
-    def __call__(self, x) -> list:
-        cdef list xl = list(x)
+    def __call__(self, x):
+        cdef list xl = x if type(x) is list else list(x)  # (only read)
+        cdef list outs
         cdef Dense first = self.layers[0]
         if first.nout and len(xl) != first.nin:  # (a layer without neurons takes anything)
             raise ValueError(f"{self.name} takes {first.nin} inputs, got {len(xl)}")
@@ -665,18 +668,43 @@ cdef class Network:
                     fg_block_drop(&G, xs)
                     xs = ys
                 ys, xs = xs, NULL
-                return _outputs(ys)
-            ys = fg_block_new(&G, self.stack.layer[len(self.layers) - 1].nout)
-            if ys == NULL:
-                raise MemoryError("fastgrad: cannot allocate an operand block")
-            if fg_net(&G, self.stack, xs, ys) == FG_NONE:
-                fg_block_drop(&G, ys)  # not sealed: it holds nothing
-                _raise(FG_ENOMEM)
-            fg_block_seal(&G, ys)
-            return _outputs(ys)
+                outs = _outputs(ys)
+            else:
+                return self._fused(xs)
         finally:
             if xs != NULL:
                 fg_block_drop(&G, xs)
+        return outs[0] if self.unwrap and len(outs) == 1 else outs
+
+    cdef object _fused(self, fg_block *xs):
+        """Facades on the heads of one fused call (see csrc/net.h), a list unless
+        unwrapped."""
+        cdef Py_ssize_t j, nout = self.stack.layer[len(self.layers) - 1].nout
+        cdef fg_id one
+        cdef fg_id *heads = &one if nout == 1 else <fg_id *>malloc(nout * sizeof(fg_id))
+        cdef list outs = []
+        if heads == NULL:
+            raise MemoryError("fastgrad: cannot allocate a network's outputs")
+        try:
+            if fg_net(&G, self.stack, xs, heads) == FG_NONE:
+                _raise(FG_ENOMEM)
+            if nout == 1 and self.unwrap:
+                try:
+                    return _facade(one)
+                except BaseException:  # no facade: the head (and its net) die now
+                    fg_discard(&G, one)
+                    raise
+            try:
+                for j in range(nout):
+                    outs.append(_facade(heads[j]))
+            except BaseException:  # the heads no facade took yet die now
+                for j in range(len(outs), nout):
+                    fg_discard(&G, heads[j])
+                raise
+            return outs
+        finally:
+            if heads != &one:
+                free(heads)
 
 
 def mlp(layers, x) -> list:

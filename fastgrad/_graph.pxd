@@ -68,7 +68,7 @@ cdef extern from "ops.h" nogil:
 
 cdef extern from "net.h" nogil:
     void fg_stack_finish(fg_stack *s)
-    fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_block *ys)
+    fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads)
     int fg_head_act(const fg_graph *g, fg_id id)
 
 

@@ -291,10 +291,7 @@ class MLP(Module):
         generation, network = self._cache
         if generation != _generation:
             network = self._network()
-        if network is None:
-            return x
-        out = network(x)
-        return out[0] if len(out) == 1 else out
+        return network(x) if network is not None else x
 
     def parameters(self) -> list[Value]:
         return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
@@ -303,7 +300,7 @@ class MLP(Module):
         """The layers as one engine Network (None for no layers), rebuilt only when a
         layer changed."""
         denses = [layer._spec() for layer in self.layers]
-        network = Network(denses, "MLP") if denses else None
+        network = Network(denses, "MLP", unwrap=True) if denses else None
         self._cache = (_generation, network)
         return network
 

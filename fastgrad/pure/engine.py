@@ -601,21 +601,27 @@ class Network:
     neuron's activation before its dot).
     """
 
-    def __init__(self, layers: Iterable[DenseSpec], name: str = "Network") -> None:
+    def __init__(self, layers: Iterable[DenseSpec], name: str = "Network",
+                 unwrap: bool = False) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         self.name = name  # for error messages: "{name} takes 2 inputs, got 3"
+        self.unwrap = bool(unwrap)  # a single output is returned bare, not in a list
         self.layers = _denses(layers, name)
         self._fused = len(self.layers) > 1 and all(d.nout for d in self.layers) and all(
             d.nin == below.nout for below, d in zip(self.layers, self.layers[1:]))
 
     def __repr__(self) -> str:
-        return f"Network({self.layers!r}, {self.name!r})"
+        return f"Network({self.layers!r}, {self.name!r}, unwrap={self.unwrap})"
 
     def __reduce__(self) -> tuple:
-        return Network, (self.layers, self.name)
+        return Network, (self.layers, self.name, self.unwrap)
 
-    def __call__(self, x: Iterable[Any]) -> list[Value]:
+    def __call__(self, x: Iterable[Any]) -> Value | list[Value]:
+        outs = self._outputs(x)
+        return outs[0] if self.unwrap and len(outs) == 1 else outs
+
+    def _outputs(self, x: Iterable[Any]) -> list[Value]:
         x = list(x)
         first = self.layers[0]
         if first.nout and len(x) != first.nin:  # (a layer without neurons takes anything)
