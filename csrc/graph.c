@@ -80,7 +80,7 @@ fg_block *fg_block_new(fg_graph *g, int32_t n)
     b->refs = 1;
     b->n = n;
     b->sealed = 0;
-    b->leaves = b->nodes = 0;
+    b->leaves = b->nodes = b->runs = 0;
     b->mark = 0;
     b->cst = (double *)(b + 1); /* doubles first: they need the stricter alignment */
     b->ids = (fg_id *)(b->cst + n);
@@ -90,7 +90,7 @@ fg_block *fg_block_new(fg_graph *g, int32_t n)
 
 void fg_block_seal(fg_graph *g, fg_block *b)
 {
-    b->leaves = b->nodes = 1;
+    b->leaves = b->nodes = b->runs = 1;
     for (int32_t i = 0; i < b->n; i++) {
         fg_id c = b->ids[i];
         if (c != FG_NONE) {
@@ -100,7 +100,10 @@ void fg_block_seal(fg_graph *g, fg_block *b)
         } else {
             b->nodes = 0;
         }
+        if (c != b->ids[0] + i)
+            b->runs = 0;
     }
+    b->runs &= b->nodes;
     b->sealed = 1;
 }
 

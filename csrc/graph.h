@@ -41,6 +41,7 @@ typedef struct fg_block {
     uint8_t sealed;   /* holds its references (fg_block_seal) */
     uint8_t leaves;   /* no slot is a node with operands: a walk has nothing to enter */
     uint8_t nodes;    /* every slot is a node, none a constant */
+    uint8_t runs;     /* and their ids run on by one: ids[i] == ids[0] + i */
     uint64_t mark;    /* the walk that last saw every node of the block */
     fg_id *ids;
     double *cst;
@@ -67,6 +68,7 @@ typedef struct fg_stack {
     uint8_t leaves;      /* every hidden row is leaves only: the walk skips them whole */
     uint8_t nodes;       /* no row holds a constant */
     uint8_t distinct;    /* and no node fills two slots of the rows */
+    uint8_t runs;        /* and each row's ids run on by one (fg_block.runs) */
     fg_stack_layer *layer;
     fg_block **rows;
 } fg_stack;

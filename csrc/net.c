@@ -47,30 +47,36 @@ void fg_stack_finish(fg_stack *s)
             s->nodes = 0;
     }
     s->distinct = s->nodes && !shares_a_node(s);
+    s->runs = s->distinct;
+    for (int32_t u = 0; u < s->units; u++)
+        if (!s->rows[u]->runs)
+            s->runs = 0;
 }
 
-/* The weights of a row as the forward reads them: each slot's data, or constant. */
-static inline double weight(const fg_graph *g, const fg_block *row, int dense, int32_t k)
+/* How the kernels read the rows' weights: from constants too, or by id. */
+enum layout { ANY, NODES };
+
+static inline double weight(const fg_graph *g, const fg_block *row, int layout, int32_t k)
 {
-    return dense ? g->data[row->ids[k]] : fg_slot(g, row, k);
+    return layout == NODES ? g->data[row->ids[k]] : fg_slot(g, row, k);
 }
 
 /* out[j] = act(bias_j + w_j0*in[0] + w_j1*in[1] + ...) for the nout rows: FG_DOT's
- * sum, then the activation's forward rule. dense: no row holds a constant. */
+ * sum, then the activation's forward rule. */
 static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_t nout,
-                                int32_t nin, int act, const double *in, double *out, int dense)
+                                int32_t nin, int act, const double *in, double *out, int layout)
 {
     int32_t j = 0, k;
     for (; j + FG_NET_LANES <= nout; j += FG_NET_LANES) {
         const fg_block *r0 = rows[j], *r1 = rows[j + 1], *r2 = rows[j + 2], *r3 = rows[j + 3];
-        double a0 = weight(g, r0, dense, nin), a1 = weight(g, r1, dense, nin);
-        double a2 = weight(g, r2, dense, nin), a3 = weight(g, r3, dense, nin);
+        double a0 = weight(g, r0, layout, nin), a1 = weight(g, r1, layout, nin);
+        double a2 = weight(g, r2, layout, nin), a3 = weight(g, r3, layout, nin);
         for (k = 0; k < nin; k++) {
             double x = in[k];
-            a0 = a0 + weight(g, r0, dense, k) * x;
-            a1 = a1 + weight(g, r1, dense, k) * x;
-            a2 = a2 + weight(g, r2, dense, k) * x;
-            a3 = a3 + weight(g, r3, dense, k) * x;
+            a0 = a0 + weight(g, r0, layout, k) * x;
+            a1 = a1 + weight(g, r1, layout, k) * x;
+            a2 = a2 + weight(g, r2, layout, k) * x;
+            a3 = a3 + weight(g, r3, layout, k) * x;
         }
         fg_forward(act, a0, 0.0, &out[j]); /* activations cannot fail */
         fg_forward(act, a1, 0.0, &out[j + 1]);
@@ -78,9 +84,39 @@ static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_
         fg_forward(act, a3, 0.0, &out[j + 3]);
     }
     for (; j < nout; j++) {
-        double a = weight(g, rows[j], dense, nin);
+        double a = weight(g, rows[j], layout, nin);
         for (k = 0; k < nin; k++)
-            a = a + weight(g, rows[j], dense, k) * in[k];
+            a = a + weight(g, rows[j], layout, k) * in[k];
+        fg_forward(act, a, 0.0, &out[j]);
+    }
+}
+
+/* forward_rows where each row's ids run on by one: its weights are an array. */
+static void forward_runs(const fg_graph *g, fg_block *const *rows, int32_t nout, int32_t nin,
+                         int act, const double *in, double *out)
+{
+    int32_t j = 0, k;
+    for (; j + FG_NET_LANES <= nout; j += FG_NET_LANES) {
+        const double *w0 = g->data + rows[j]->ids[0], *w1 = g->data + rows[j + 1]->ids[0];
+        const double *w2 = g->data + rows[j + 2]->ids[0], *w3 = g->data + rows[j + 3]->ids[0];
+        double a0 = w0[nin], a1 = w1[nin], a2 = w2[nin], a3 = w3[nin];
+        for (k = 0; k < nin; k++) {
+            double x = in[k];
+            a0 = a0 + w0[k] * x;
+            a1 = a1 + w1[k] * x;
+            a2 = a2 + w2[k] * x;
+            a3 = a3 + w3[k] * x;
+        }
+        fg_forward(act, a0, 0.0, &out[j]);
+        fg_forward(act, a1, 0.0, &out[j + 1]);
+        fg_forward(act, a2, 0.0, &out[j + 2]);
+        fg_forward(act, a3, 0.0, &out[j + 3]);
+    }
+    for (; j < nout; j++) {
+        const double *w = g->data + rows[j]->ids[0];
+        double a = w[nin];
+        for (k = 0; k < nin; k++)
+            a = a + w[k] * in[k];
         fg_forward(act, a, 0.0, &out[j]);
     }
 }
@@ -88,10 +124,13 @@ static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_
 static void forward_layer(const fg_graph *g, const fg_stack *s, const fg_stack_layer *L,
                           const double *in, double *out)
 {
-    if (s->nodes) /* the common case, without a test per weight */
-        forward_rows(g, s->rows + L->first, L->nout, L->nin, L->act, in, out, 1);
+    fg_block *const *rows = s->rows + L->first;
+    if (s->runs) /* one copy of the loop per layout: no test per weight */
+        forward_runs(g, rows, L->nout, L->nin, L->act, in, out);
+    else if (s->nodes)
+        forward_rows(g, rows, L->nout, L->nin, L->act, in, out, NODES);
     else
-        forward_rows(g, s->rows + L->first, L->nout, L->nin, L->act, in, out, 0);
+        forward_rows(g, rows, L->nout, L->nin, L->act, in, out, ANY);
 }
 
 fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads)
@@ -180,9 +219,9 @@ void fg_head_backward(fg_graph *g, fg_id id)
     back_to_hidden(g, s->rows[u], gr, t->h + below->first, t->gh + below->first);
 }
 
-/* back_to_hidden for four neurons of one layer whose rows hold distinct nodes and no
- * constant, w[0] first (the sweep's order), with dot grads gr[0..3]: each hidden
- * input's grad takes their four terms in that order, in a register. */
+/* back_to_hidden for four neurons of one layer whose rows hold distinct nodes, w[0]
+ * first (the sweep's order), with dot grads gr[0..3]: each hidden input's grad takes
+ * their four terms in that order, in a register. */
 static inline void back4_to_hidden(fg_graph *g, fg_block *const *w, const double *gr,
                                    const double *h, double *gh)
 {
@@ -208,6 +247,39 @@ static inline void back4_to_hidden(fg_graph *g, fg_block *const *w, const double
     grad[d[n]] += gd;
 }
 
+/* The loop of back4_runs, on arrays the compiler is told are disjoint: it runs a
+ * vector of k at a time (each grad still takes its terms in the same order). */
+static void back4_arrays(double *restrict ga, double *restrict gb, double *restrict gc,
+                         double *restrict gd, const double *restrict a,
+                         const double *restrict b, const double *restrict c,
+                         const double *restrict d, const double *restrict h,
+                         double *restrict gh, const double *gr, int32_t n)
+{
+    double g0 = gr[0], g1 = gr[1], g2 = gr[2], g3 = gr[3];
+    for (int32_t k = 0; k < n; k++) {
+        double x = h[k];
+        ga[k] += x * g0;
+        gb[k] += x * g1;
+        gc[k] += x * g2;
+        gd[k] += x * g3;
+        gh[k] = (((gh[k] + a[k] * g0) + b[k] * g1) + c[k] * g2) + d[k] * g3;
+    }
+    ga[n] += g0;
+    gb[n] += g1;
+    gc[n] += g2;
+    gd[n] += g3;
+}
+
+/* back4_to_hidden where each row's ids run on by one: the rows' data and grads are
+ * arrays, disjoint from each other (distinct nodes) and from the tape. */
+static inline void back4_runs(fg_graph *g, fg_block *const *w, const double *gr,
+                              const double *h, double *gh)
+{
+    fg_id a = w[0]->ids[0], b = w[1]->ids[0], c = w[2]->ids[0], d = w[3]->ids[0];
+    back4_arrays(g->grad + a, g->grad + b, g->grad + c, g->grad + d, g->data + a, g->data + b,
+                 g->data + c, g->data + d, h, gh, gr, w[0]->n - 1);
+}
+
 void fg_net_backward(fg_graph *g, fg_id id)
 {
     fg_tape *t = g->kids[id].tape;
@@ -224,7 +296,10 @@ void fg_net_backward(fg_graph *g, fg_id id)
                     gr[i] = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
                     rows[i] = s->rows[u];
                 }
-                back4_to_hidden(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+                if (s->runs)
+                    back4_runs(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+                else
+                    back4_to_hidden(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
             }
         for (; j >= 0; j--) {
             int32_t u = L->first + j;

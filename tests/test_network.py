@@ -189,3 +189,40 @@ def test_fast_and_pure_agree_bitwise_on_numbers_and_structure() -> None:
                 [v._op for v in outs], sorted(len(v._prev) for v in outs))
 
     assert run(core) == run(pure)
+
+
+RUNS_SCRIPT = r"""
+import random, sys
+import fastgrad
+from fastgrad import nn
+# A fresh process: the model's Values take new ids in order, so each neuron's weights
+# and bias are a run of ids and the network reads them as arrays.
+random.seed(3)
+model = nn.MLP(3, [8, 8, 4, 2])
+def numbers(fused):
+    for p in model.parameters():
+        p.grad = 0.0
+    x = [fastgrad.Value(0.5), -1.25, fastgrad.Value(2.0)]
+    if fused:
+        outs = model(x)
+    else:
+        outs = x
+        for layer in model.layers:
+            outs = layer(outs)
+    loss = outs[0] * outs[1] + outs[1].tanh()
+    loss.backward()
+    return [o.data for o in outs] + [p.grad for p in model.parameters()] + [x[0].grad]
+fused, unfused = numbers(True), numbers(False)
+sys.exit(0 if [x.hex() for x in fused] == [x.hex() for x in unfused] else 1)
+"""
+
+
+def test_a_fresh_models_weights_read_as_arrays_give_the_same_numbers() -> None:
+    """The kernels' array path (each row's ids consecutive, as in a model made in a
+    fresh process) against the unfused layers, bit for bit."""
+    import os
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", RUNS_SCRIPT], env=dict(os.environ),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr or "fused and unfused numbers differ"
