@@ -91,26 +91,28 @@ static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_
     }
 }
 
-/* forward_rows where each row's ids run on by one: its weights are an array. */
+/* forward_rows where each row's ids run on by one: its weights are an array, and
+ * eight rows go together (neighbouring lanes pair up in vector registers). */
+#define FG_RUN_LANES 8
+
 static void forward_runs(const fg_graph *g, fg_block *const *rows, int32_t nout, int32_t nin,
                          int act, const double *in, double *out)
 {
-    int32_t j = 0, k;
-    for (; j + FG_NET_LANES <= nout; j += FG_NET_LANES) {
-        const double *w0 = g->data + rows[j]->ids[0], *w1 = g->data + rows[j + 1]->ids[0];
-        const double *w2 = g->data + rows[j + 2]->ids[0], *w3 = g->data + rows[j + 3]->ids[0];
-        double a0 = w0[nin], a1 = w1[nin], a2 = w2[nin], a3 = w3[nin];
+    int32_t j = 0, k, i;
+    for (; j + FG_RUN_LANES <= nout; j += FG_RUN_LANES) {
+        const double *w[FG_RUN_LANES];
+        double a[FG_RUN_LANES];
+        for (i = 0; i < FG_RUN_LANES; i++) {
+            w[i] = g->data + rows[j + i]->ids[0];
+            a[i] = w[i][nin];
+        }
         for (k = 0; k < nin; k++) {
             double x = in[k];
-            a0 = a0 + w0[k] * x;
-            a1 = a1 + w1[k] * x;
-            a2 = a2 + w2[k] * x;
-            a3 = a3 + w3[k] * x;
+            for (i = 0; i < FG_RUN_LANES; i++)
+                a[i] = a[i] + w[i][k] * x;
         }
-        fg_forward(act, a0, 0.0, &out[j]);
-        fg_forward(act, a1, 0.0, &out[j + 1]);
-        fg_forward(act, a2, 0.0, &out[j + 2]);
-        fg_forward(act, a3, 0.0, &out[j + 3]);
+        for (i = 0; i < FG_RUN_LANES; i++)
+            fg_forward(act, a[i], 0.0, &out[j + i]); /* activations cannot fail */
     }
     for (; j < nout; j++) {
         const double *w = g->data + rows[j]->ids[0];

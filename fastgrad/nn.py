@@ -83,6 +83,10 @@ def _remembered(owner: Module, collect: Callable[[], list[Value]]) -> list[Value
     return list(params)
 
 
+def _same(x: Any) -> Any:
+    return x
+
+
 def _activation(nonlin: Any) -> str:
     """The activation name for micrograd's flag (truthy: ReLU) or a named activation."""
     if isinstance(nonlin, str):
@@ -283,31 +287,31 @@ class MLP(Module):
                             f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
-        self._cache: tuple[int, Network | None] = (-1, None)
+        self._cache: tuple[int, Network | None, Callable[[Inputs], Any]] = (-1, None, _same)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
         where micrograd would crash); a single output is unwrapped."""
-        generation, network = self._cache
+        generation, _, forward = self._cache
         if generation != _generation:
-            network = self._network()
-        return network(x) if network is not None else x
+            forward = self._network()[1]
+        return forward(x)
 
     def parameters(self) -> list[Value]:
         return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
 
-    def _network(self) -> Network | None:
-        """The layers as one engine Network (None for no layers), rebuilt only when a
-        layer changed."""
+    def _network(self) -> tuple[Network | None, Callable[[Inputs], Any]]:
+        """The layers as one engine Network (None for no layers: a call returns its
+        input) and its call, rebuilt only when a layer changed."""
         denses = [layer._spec() for layer in self.layers]
         network = Network(denses, "MLP", unwrap=True) if denses else None
-        self._cache = (_generation, network)
-        return network
+        self._cache = (_generation, network, network.forward if network else _same)
+        return network, self._cache[2]
 
     def _layer_specs(self) -> list[Dense]:
-        generation, network = self._cache
+        generation, network, _ = self._cache
         if generation != _generation:
-            network = self._network()
+            network = self._network()[0]
         return network.layers if network is not None else []
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
