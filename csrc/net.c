@@ -282,6 +282,53 @@ static inline void back4_runs(fg_graph *g, fg_block *const *w, const double *gr,
                  g->data + c, g->data + d, h, gh, gr, w[0]->n - 1);
 }
 
+/* Can the first layer's backward take the inputs' grads a whole input at a time?
+ * Yes when its rows are runs of distinct nodes and no input node is another input
+ * or one of those rows' nodes: then each input's grad, held in a register, takes
+ * the neurons' terms in the same order as one neuron at a time would give them. */
+static int inputs_apart(const fg_stack *s, const fg_block *x)
+{
+    const fg_stack_layer *L = &s->layer[0];
+    if (!s->runs)
+        return 0;
+    for (int32_t k = 0; k < x->n; k++) {
+        fg_id c = x->ids[k];
+        if (c == FG_NONE)
+            continue;
+        for (int32_t i = 0; i < k; i++)
+            if (x->ids[i] == c)
+                return 0;
+        for (int32_t j = 0; j < L->nout; j++) {
+            fg_id first = s->rows[L->first + j]->ids[0];
+            if (c >= first && c <= first + L->nin)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* The first layer's backward when inputs_apart: gr[j] is neuron j's dot grad. */
+static void back_to_inputs(fg_graph *g, const fg_stack *s, const fg_block *x, const double *gr)
+{
+    const fg_stack_layer *L = &s->layer[0];
+    fg_block *const *rows = s->rows + L->first;
+    double *grad = g->grad;
+    const double *data = g->data;
+    for (int32_t k = 0; k < x->n; k++) {
+        fg_id c = x->ids[k];
+        double xd = fg_slot(g, x, k), acc = c != FG_NONE ? grad[c] : 0.0;
+        for (int32_t j = L->nout - 1; j >= 0; j--) {
+            fg_id w = rows[j]->ids[0] + k;
+            grad[w] += xd * gr[j];
+            acc += data[w] * gr[j];
+        }
+        if (c != FG_NONE)
+            grad[c] = acc;
+    }
+    for (int32_t j = L->nout - 1; j >= 0; j--)
+        grad[rows[j]->ids[0] + L->nin] += gr[j];
+}
+
 void fg_net_backward(fg_graph *g, fg_id id)
 {
     fg_tape *t = g->kids[id].tape;
@@ -303,6 +350,14 @@ void fg_net_backward(fg_graph *g, fg_id id)
                 else
                     back4_to_hidden(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
             }
+        if (l == 0 && inputs_apart(s, t->x)) {
+            /* the dot grads first (the tape's gz, or gh for a linear layer), then the
+             * inputs and weights take them */
+            for (; j >= 0; j--)
+                dot_grad(t, L->act, L->first + j, t->h[L->first + j], t->gh[L->first + j]);
+            back_to_inputs(g, s, t->x, (L->act == FG_LEAF ? t->gh : t->gz) + L->first);
+            continue;
+        }
         for (; j >= 0; j--) {
             int32_t u = L->first + j;
             double gr = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
