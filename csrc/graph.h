@@ -69,6 +69,7 @@ typedef struct fg_stack {
     uint8_t nodes;       /* no row holds a constant */
     uint8_t distinct;    /* and no node fills two slots of the rows */
     uint8_t runs;        /* and each row's ids run on by one (fg_block.runs) */
+    fg_id lo, hi;        /* with runs: the least and greatest id in the first layer's rows */
     fg_stack_layer *layer;
     fg_block **rows;
 } fg_stack;

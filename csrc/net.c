@@ -51,6 +51,14 @@ void fg_stack_finish(fg_stack *s)
     for (int32_t u = 0; u < s->units; u++)
         if (!s->rows[u]->runs)
             s->runs = 0;
+    s->lo = s->hi = s->rows[0]->ids[0];
+    for (int32_t u = 0; s->runs && u < s->layer[0].nout; u++) {
+        const fg_block *row = s->rows[u];
+        if (row->ids[0] < s->lo)
+            s->lo = row->ids[0];
+        if (row->ids[row->n - 1] > s->hi)
+            s->hi = row->ids[row->n - 1];
+    }
 }
 
 /* How the kernels read the rows' weights: from constants too, or by id. */
@@ -285,19 +293,24 @@ static inline void back4_runs(fg_graph *g, fg_block *const *w, const double *gr,
 /* Can the first layer's backward take the inputs' grads a whole input at a time?
  * Yes when its rows are runs of distinct nodes and no input node is another input
  * or one of those rows' nodes: then each input's grad, held in a register, takes
- * the neurons' terms in the same order as one neuron at a time would give them. */
+ * the neurons' terms in the same order as one neuron at a time would give them.
+ * In O(inputs): the input nodes' ids must rise (as Values made in turn do), and an
+ * id inside the rows' span is looked for in each row. */
 static int inputs_apart(const fg_stack *s, const fg_block *x)
 {
     const fg_stack_layer *L = &s->layer[0];
+    fg_id last = FG_NONE;
     if (!s->runs)
         return 0;
     for (int32_t k = 0; k < x->n; k++) {
         fg_id c = x->ids[k];
         if (c == FG_NONE)
             continue;
-        for (int32_t i = 0; i < k; i++)
-            if (x->ids[i] == c)
-                return 0;
+        if (c <= last)
+            return 0;
+        last = c;
+        if (c < s->lo || c > s->hi)
+            continue;
         for (int32_t j = 0; j < L->nout; j++) {
             fg_id first = s->rows[L->first + j]->ids[0];
             if (c >= first && c <= first + L->nin)

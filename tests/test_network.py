@@ -204,6 +204,7 @@ inputs = [
     [v, -1.25, w],  # inputs apart from each other and from the weights
     [v, -1.25, v],  # one input twice
     [v, model.layers[0].neurons[3].w[1], w],  # a first-layer weight as an input
+    [-0.5, model.layers[0].neurons[3].w[1], w],  # the same, the inputs' ids rising
 ]
 def numbers(x, fused):
     for p in model.parameters() + [v, w]:
