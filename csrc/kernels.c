@@ -38,56 +38,89 @@ void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double bet
     }
 }
 
-#define FG_LANES 8
+/* predict's kernel: FG_ROWS samples at a time, a dense layer at a time, in register
+ * tiles of FG_TILE neurons by the FG_ROWS samples. Each of a tile's sums is its own
+ * chain, added in FG_DOT's order (so every result is the graph's, bit for bit), and the
+ * tile holds enough independent chains that the additions never wait on one another;
+ * the samples are neighbours in memory, so the compiler pairs them in vectors. (The
+ * sizes are the fastest of those tried on the moons and digits models.) */
+#define FG_ROWS 8
+#define FG_TILE 2
 
-/* One dense layer for inference: y[j] = act(b[j] + w[0][j]*x[0] + w[1][j]*x[1] + ...),
- * summed left to right as FG_DOT is; act is FG_RELU, FG_TANH, FG_SIGMOID or FG_LEAF
- * (linear). w is the transposed weight matrix, nin rows of nout, so FG_LANES
- * neighbouring neurons read neighbouring weights: their sums are independent lanes
- * the compiler can keep in vector registers, each still added in its own order (so
- * the results are the graph's, bit for bit) but none waiting on another. */
-static void dense_forward(size_t nout, size_t nin, const double *w, const double *b, int act,
-                          const double *x, double *y)
+/* Apply activation act to v[0..n); the op is a constant in each loop, so each loop
+ * is the rule alone. */
+static void activate(int act, double *v, size_t n)
 {
-    size_t j = 0, k;
-    for (; j + FG_LANES <= nout; j += FG_LANES) {
-        double acc[FG_LANES];
-        for (k = 0; k < FG_LANES; k++)
-            acc[k] = b[j + k];
-        for (size_t i = 0; i < nin; i++) {
-            const double *row = w + i * nout + j;
-            double xi = x[i];
-            for (k = 0; k < FG_LANES; k++)
-                acc[k] = acc[k] + row[k] * xi;
-        }
-        for (k = 0; k < FG_LANES; k++)
-            fg_forward(act, acc[k], 0.0, &y[j + k]); /* activations cannot fail */
+    size_t k;
+    switch (act) {
+    case FG_RELU: for (k = 0; k < n; k++) fg_forward(FG_RELU, v[k], 0.0, &v[k]); break;
+    case FG_TANH: for (k = 0; k < n; k++) fg_forward(FG_TANH, v[k], 0.0, &v[k]); break;
+    case FG_SIGMOID: for (k = 0; k < n; k++) fg_forward(FG_SIGMOID, v[k], 0.0, &v[k]); break;
+    default: break; /* linear */
     }
-    for (; j < nout; j++) {
-        double acc = b[j];
-        for (size_t i = 0; i < nin; i++)
-            acc = acc + w[i * nout + j] * x[i];
-        fg_forward(act, acc, 0.0, &y[j]);
+}
+
+/* One dense layer for FG_ROWS samples: y[j][r] = act(b[j] + w[0][j]*x[0][r] +
+ * w[1][j]*x[1][r] + ...), summed left to right as FG_DOT is. x and y hold a neuron's
+ * FG_ROWS values together; w is the transposed weight matrix (nin rows of nout). */
+static void dense_rows(size_t nout, size_t nin, const double *restrict w,
+                       const double *restrict b, int act, const double *restrict x,
+                       double *restrict y)
+{
+    size_t j = 0, i, r, t;
+    for (; j + FG_TILE <= nout; j += FG_TILE) {
+        double acc[FG_TILE][FG_ROWS]; /* [neuron][sample] */
+        for (t = 0; t < FG_TILE; t++)
+            for (r = 0; r < FG_ROWS; r++)
+                acc[t][r] = b[j + t];
+        for (i = 0; i < nin; i++)
+            for (t = 0; t < FG_TILE; t++)
+                for (r = 0; r < FG_ROWS; r++)
+                    acc[t][r] = acc[t][r] + w[i * nout + j + t] * x[i * FG_ROWS + r];
+        for (t = 0; t < FG_TILE; t++)
+            for (r = 0; r < FG_ROWS; r++)
+                y[(j + t) * FG_ROWS + r] = acc[t][r];
     }
+    for (; j < nout; j++) { /* the last few neurons: the samples are the chains */
+        double acc[FG_ROWS];
+        for (r = 0; r < FG_ROWS; r++)
+            acc[r] = b[j];
+        for (i = 0; i < nin; i++)
+            for (r = 0; r < FG_ROWS; r++)
+                acc[r] = acc[r] + w[i * nout + j] * x[i * FG_ROWS + r];
+        for (r = 0; r < FG_ROWS; r++)
+            y[j * FG_ROWS + r] = acc[r];
+    }
+    activate(act, y, nout * FG_ROWS);
+}
+
+size_t fg_mlp_scratch(size_t nlayers, const size_t *sizes)
+{
+    size_t widest = 0;
+    for (size_t l = 0; l <= nlayers; l++)
+        if (sizes[l] > widest)
+            widest = sizes[l];
+    return 2 * widest * FG_ROWS;
 }
 
 void fg_mlp_forward(size_t nlayers, const size_t *sizes, const double *const *w,
                     const double *const *b, const int *act, size_t nrows, const double *X,
                     double *Y, double *scratch)
 {
-    size_t widest = 0;
-    for (size_t l = 0; l <= nlayers; l++)
-        if (sizes[l] > widest)
-            widest = sizes[l];
-    for (size_t r = 0; r < nrows; r++) {
-        const double *in = X + r * sizes[0];
-        double *out = scratch;
+    size_t half = fg_mlp_scratch(nlayers, sizes) / 2, nin = sizes[0], nout = sizes[nlayers];
+    for (size_t r0 = 0; r0 < nrows; r0 += FG_ROWS) {
+        size_t n = nrows - r0 < FG_ROWS ? nrows - r0 : FG_ROWS, r, i;
+        double *in = scratch, *out = scratch + half, *t;
+        /* the block's inputs, a feature's FG_ROWS values together; missing rows are 0 */
+        for (i = 0; i < nin; i++)
+            for (r = 0; r < FG_ROWS; r++)
+                in[i * FG_ROWS + r] = r < n ? X[(r0 + r) * nin + i] : 0.0;
         for (size_t l = 0; l < nlayers; l++) {
-            if (l + 1 == nlayers)
-                out = Y + r * sizes[nlayers];
-            dense_forward(sizes[l + 1], sizes[l], w[l], b[l], act[l], in, out);
-            in = out;
-            out = (out == scratch) ? scratch + widest : scratch;
+            dense_rows(sizes[l + 1], sizes[l], w[l], b[l], act[l], in, out);
+            t = in, in = out, out = t;
         }
+        for (r = 0; r < n; r++)
+            for (i = 0; i < nout; i++)
+                Y[(r0 + r) * nout + i] = in[i * FG_ROWS + r];
     }
 }

@@ -18,7 +18,8 @@ void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double bet
 
 /* Dense layers on every row of X (nrows x sizes[0], row-major) into Y (nrows x
  * sizes[nlayers]): layer l has weights w[l], transposed (sizes[l] rows of sizes[l+1]),
- * biases b[l] and activation act[l]. scratch holds 2 * max(sizes) doubles. */
+ * biases b[l] and activation act[l]. scratch holds fg_mlp_scratch(...) doubles. */
+size_t fg_mlp_scratch(size_t nlayers, const size_t *sizes);
 void fg_mlp_forward(size_t nlayers, const size_t *sizes, const double *const *w,
                     const double *const *b, const int *act, size_t nrows, const double *X,
                     double *Y, double *scratch);

@@ -864,7 +864,7 @@ def mlp_predict(layers, X) -> np.ndarray:
     if X.ndim != 2:
         raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
     cdef list ds = _denses(layers, "mlp_predict"), arrays = []
-    cdef Py_ssize_t i, j, l, nl = len(ds), width = X.shape[1], widest = width
+    cdef Py_ssize_t i, j, l, nl = len(ds), width = X.shape[1]
     cdef Dense d
     cdef double[:, ::1] w
     cdef double[::1] bias
@@ -892,9 +892,8 @@ def mlp_predict(layers, X) -> np.ndarray:
             wp[l], bp[l], acts[l] = &w[0, 0], &bias[0], d.code
             width = d.nout
             sizes[l + 1] = width
-            widest = max(widest, width)
         out = np.empty((X.shape[0], width), dtype=np.float64)
-        scratch = np.empty(2 * widest + 1)
+        scratch = np.empty(fg_mlp_scratch(nl, sizes) or 1)
         x = X if X.size else np.empty((1, 1))
         y = out if out.size else np.empty((1, 1))
         fg_mlp_forward(nl, sizes, wp, bp, acts, X.shape[0], _first(x), _first(y),

@@ -82,6 +82,7 @@ cdef extern from "kernels.h" nogil:
     void fg_adam_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double beta1,
                       double beta2, double eps, double weight_decay, double step,
                       double *m, double *v)
+    size_t fg_mlp_scratch(size_t nlayers, const size_t *sizes)
     void fg_mlp_forward(size_t nlayers, const size_t *sizes, const double *const *w,
                         const double *const *b, const int *act, size_t nrows,
                         const double *X, double *Y, double *scratch)

@@ -649,6 +649,7 @@ class _Cell:
 
 
 def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
+    """One fused call of Network: the mlp node and a head node per output neuron."""
     rows = [[([_operand(w) for w in ws], _operand(b)) for ws, b in zip(d.weights, d.biases)]
             for d in layers]
     # forward: each neuron's dot as dot() sums it, then its activation
