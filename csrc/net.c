@@ -143,23 +143,27 @@ static void forward_layer(const fg_graph *g, const fg_stack *s, const fg_stack_l
         forward_rows(g, rows, L->nout, L->nin, L->act, in, out, ANY);
 }
 
+void fg_net_forward(const fg_graph *g, const fg_stack *s, const fg_block *x, double *in,
+                    double *h)
+{
+    for (int32_t k = 0; k < x->n; k++)
+        in[k] = fg_slot(g, x, k);
+    for (int32_t l = 0; l < s->nlayers; l++) {
+        const fg_stack_layer *L = &s->layer[l];
+        forward_layer(g, s, L, in, h + L->first);
+        in = h + L->first;
+    }
+}
+
 fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads)
 {
     const fg_stack_layer *last = &s->layer[s->nlayers - 1];
     fg_tape *t = fg_tape_new(g, s, x);
-    const double *in;
     fg_id net;
-    int32_t j, k;
+    int32_t j;
     if (!t)
         return FG_NONE;
-    for (k = 0; k < x->n; k++)
-        t->in[k] = fg_slot(g, x, k);
-    in = t->in;
-    for (int32_t l = 0; l < s->nlayers; l++) { /* the output layer's values too: the heads' data */
-        const fg_stack_layer *L = &s->layer[l];
-        forward_layer(g, s, L, in, t->h + L->first);
-        in = t->h + L->first;
-    }
+    fg_net_forward(g, s, x, t->in, t->h); /* the output layer's values too: the heads' data */
     if ((net = fg_take_slot(g, FG_NET, 0.0, NULL)) == FG_NONE) {
         fg_tape_free(g, t);
         return FG_NONE;

@@ -24,6 +24,11 @@ void fg_stack_finish(fg_stack *s);
  * limit runs out, and then nothing is left. */
 fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads);
 
+/* The values of one call of s on inputs x, with no node: in[] gets the inputs' data,
+ * h[u] neuron u's activation (s->units of them; the output layer's last). */
+void fg_net_forward(const fg_graph *g, const fg_stack *s, const fg_block *x, double *in,
+                    double *h);
+
 /* The backward rules of FG_NET and FG_HEAD. */
 void fg_net_backward(fg_graph *g, fg_id id);
 void fg_head_backward(fg_graph *g, fg_id id);

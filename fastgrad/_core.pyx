@@ -666,15 +666,17 @@ cdef class Network:
         cdef fg_block *xs = _block_of(xl)
         cdef fg_block *ys
         try:
-            if self.stack == NULL or fastgrad_grad_off:
+            if self.stack != NULL and not fastgrad_grad_off:
+                return self._fused(xs)
+            if self.stack != NULL:
+                outs = self._leaves(xs)
+            else:
                 for d in self.layers:
                     ys = (<Dense>d)._forward(xs)
                     fg_block_drop(&G, xs)
                     xs = ys
                 ys, xs = xs, NULL
                 outs = _outputs(ys)
-            else:
-                return self._fused(xs)
         finally:
             if xs != NULL:
                 fg_block_drop(&G, xs)
@@ -709,6 +711,23 @@ cdef class Network:
         finally:
             if heads != &one:
                 free(heads)
+
+
+    cdef list _leaves(self, fg_block *xs):
+        """The outputs of one call under no_grad, as leaves: no node for the rest."""
+        cdef fg_stack_layer *last = &self.stack.layer[self.stack.nlayers - 1]
+        cdef double *values = <double *>malloc((xs.n + self.stack.units) * sizeof(double))
+        cdef double *h
+        cdef Py_ssize_t j
+        if values == NULL:
+            raise MemoryError("fastgrad: cannot allocate a network's values")
+        try:
+            h = values + xs.n
+            fg_net_forward(&G, self.stack, xs, values, h)
+            return [_new(FG_LEAF, h[last.first + j], FG_NONE, FG_NONE, 0.0)
+                    for j in range(last.nout)]
+        finally:
+            free(values)
 
 
 def mlp(layers, x) -> list:

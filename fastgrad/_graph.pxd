@@ -18,6 +18,8 @@ cdef extern from "graph.h" nogil:
 
     ctypedef struct fg_stack:
         int32_t refs
+        int32_t nlayers
+        int32_t units
         fg_stack_layer *layer
         fg_block **rows
 
@@ -69,6 +71,8 @@ cdef extern from "ops.h" nogil:
 cdef extern from "net.h" nogil:
     void fg_stack_finish(fg_stack *s)
     fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads)
+    void fg_net_forward(const fg_graph *g, const fg_stack *s, const fg_block *x, double *inp,
+                        double *h)
     int fg_head_act(const fg_graph *g, fg_id id)
 
 
