@@ -67,8 +67,8 @@ typedef struct fg_stack {
     int32_t units;       /* neurons in all layers */
     uint8_t leaves;      /* every hidden row is leaves only: the walk skips them whole */
     uint8_t nodes;       /* no row holds a constant */
-    uint8_t distinct;    /* and no node fills two slots of the rows */
-    uint8_t runs;        /* and each row's ids run on by one (fg_block.runs) */
+    uint8_t runs;        /* each row's ids run on by one (fg_block.runs), and no node
+                            fills two slots of the rows */
     fg_id lo, hi;        /* with runs: the least and greatest id in the first layer's rows */
     fg_stack_layer *layer;
     fg_block **rows;

@@ -4,10 +4,6 @@
 #include "net.h"
 #include "ops.h"
 
-/* Neighbouring neurons summed together, each in its own order: their additions
- * overlap instead of each waiting on the one before. */
-#define FG_NET_LANES 4
-
 static int compare_ids(const void *a, const void *b)
 {
     fg_id x = *(const fg_id *)a, y = *(const fg_id *)b;
@@ -46,11 +42,11 @@ void fg_stack_finish(fg_stack *s)
         if (!s->rows[u]->nodes)
             s->nodes = 0;
     }
-    s->distinct = s->nodes && !shares_a_node(s);
-    s->runs = s->distinct;
+    s->runs = 1;
     for (int32_t u = 0; u < s->units; u++)
         if (!s->rows[u]->runs)
             s->runs = 0;
+    s->runs = s->runs && !shares_a_node(s);
     s->lo = s->hi = s->rows[0]->ids[0];
     for (int32_t u = 0; s->runs && u < s->layer[0].nout; u++) {
         const fg_block *row = s->rows[u];
@@ -61,73 +57,46 @@ void fg_stack_finish(fg_stack *s)
     }
 }
 
-/* How the kernels read the rows' weights: from constants too, or by id. */
-enum layout { ANY, NODES };
+/* How the forward reads the rows' weights: as arrays (each row's ids run on by one),
+ * by id, or from constants too. */
+enum layout { RUNS, NODES, ANY };
 
-static inline double weight(const fg_graph *g, const fg_block *row, int layout, int32_t k)
-{
-    return layout == NODES ? g->data[row->ids[k]] : fg_slot(g, row, k);
-}
+/* Neighbouring neurons summed together, each in its own order: their additions
+ * overlap instead of each waiting on the one before (and pair up in vectors). */
+#define FG_NET_LANES 8
 
 /* out[j] = act(bias_j + w_j0*in[0] + w_j1*in[1] + ...) for the nout rows: FG_DOT's
- * sum, then the activation's forward rule. */
+ * sum, then the activation's forward rule. Inlined with a constant layout: one copy
+ * of the loop per layout, with no test per weight. */
 static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_t nout,
-                                int32_t nin, int act, const double *in, double *out, int layout)
+                                int32_t nin, int act, const double *in, double *out,
+                                enum layout layout)
 {
-    int32_t j = 0, k;
-    for (; j + FG_NET_LANES <= nout; j += FG_NET_LANES) {
-        const fg_block *r0 = rows[j], *r1 = rows[j + 1], *r2 = rows[j + 2], *r3 = rows[j + 3];
-        double a0 = weight(g, r0, layout, nin), a1 = weight(g, r1, layout, nin);
-        double a2 = weight(g, r2, layout, nin), a3 = weight(g, r3, layout, nin);
-        for (k = 0; k < nin; k++) {
-            double x = in[k];
-            a0 = a0 + weight(g, r0, layout, k) * x;
-            a1 = a1 + weight(g, r1, layout, k) * x;
-            a2 = a2 + weight(g, r2, layout, k) * x;
-            a3 = a3 + weight(g, r3, layout, k) * x;
+    int32_t j = 0, k, i, n;
+    for (; j < nout; j += n) {
+        const fg_block *r[FG_NET_LANES];
+        const double *w[FG_NET_LANES]; /* RUNS: the rows' weights */
+        double a[FG_NET_LANES];
+        n = nout - j < FG_NET_LANES ? nout - j : FG_NET_LANES;
+        for (i = 0; i < n; i++) {
+            r[i] = rows[j + i];
+            w[i] = g->data + r[i]->ids[0];
         }
-        fg_forward(act, a0, 0.0, &out[j]); /* activations cannot fail */
-        fg_forward(act, a1, 0.0, &out[j + 1]);
-        fg_forward(act, a2, 0.0, &out[j + 2]);
-        fg_forward(act, a3, 0.0, &out[j + 3]);
-    }
-    for (; j < nout; j++) {
-        double a = weight(g, rows[j], layout, nin);
-        for (k = 0; k < nin; k++)
-            a = a + weight(g, rows[j], layout, k) * in[k];
-        fg_forward(act, a, 0.0, &out[j]);
-    }
-}
-
-/* forward_rows where each row's ids run on by one: its weights are an array, and
- * eight rows go together (neighbouring lanes pair up in vector registers). */
-#define FG_RUN_LANES 8
-
-static void forward_runs(const fg_graph *g, fg_block *const *rows, int32_t nout, int32_t nin,
-                         int act, const double *in, double *out)
-{
-    int32_t j = 0, k, i;
-    for (; j + FG_RUN_LANES <= nout; j += FG_RUN_LANES) {
-        const double *w[FG_RUN_LANES];
-        double a[FG_RUN_LANES];
-        for (i = 0; i < FG_RUN_LANES; i++) {
-            w[i] = g->data + rows[j + i]->ids[0];
-            a[i] = w[i][nin];
-        }
-        for (k = 0; k < nin; k++) {
-            double x = in[k];
-            for (i = 0; i < FG_RUN_LANES; i++)
-                a[i] = a[i] + w[i][k] * x;
-        }
-        for (i = 0; i < FG_RUN_LANES; i++)
+#define FG_WEIGHT(i, k) (layout == RUNS ? w[i][k] : layout == NODES ? g->data[r[i]->ids[k]] \
+                                                                  : fg_slot(g, r[i], k))
+        for (i = 0; i < n; i++)
+            a[i] = FG_WEIGHT(i, nin);
+        if (n == FG_NET_LANES) /* a constant count: the lanes stay in registers */
+            for (k = 0; k < nin; k++)
+                for (i = 0; i < FG_NET_LANES; i++)
+                    a[i] = a[i] + FG_WEIGHT(i, k) * in[k];
+        else
+            for (i = 0; i < n; i++)
+                for (k = 0; k < nin; k++)
+                    a[i] = a[i] + FG_WEIGHT(i, k) * in[k];
+#undef FG_WEIGHT
+        for (i = 0; i < n; i++)
             fg_forward(act, a[i], 0.0, &out[j + i]); /* activations cannot fail */
-    }
-    for (; j < nout; j++) {
-        const double *w = g->data + rows[j]->ids[0];
-        double a = w[nin];
-        for (k = 0; k < nin; k++)
-            a = a + w[k] * in[k];
-        fg_forward(act, a, 0.0, &out[j]);
     }
 }
 
@@ -135,8 +104,8 @@ static void forward_layer(const fg_graph *g, const fg_stack *s, const fg_stack_l
                           const double *in, double *out)
 {
     fg_block *const *rows = s->rows + L->first;
-    if (s->runs) /* one copy of the loop per layout: no test per weight */
-        forward_runs(g, rows, L->nout, L->nin, L->act, in, out);
+    if (s->runs)
+        forward_rows(g, rows, L->nout, L->nin, L->act, in, out, RUNS);
     else if (s->nodes)
         forward_rows(g, rows, L->nout, L->nin, L->act, in, out, NODES);
     else
@@ -233,34 +202,6 @@ void fg_head_backward(fg_graph *g, fg_id id)
     back_to_hidden(g, s->rows[u], gr, t->h + below->first, t->gh + below->first);
 }
 
-/* back_to_hidden for four neurons of one layer whose rows hold distinct nodes, w[0]
- * first (the sweep's order), with dot grads gr[0..3]: each hidden input's grad takes
- * their four terms in that order, in a register. */
-static inline void back4_to_hidden(fg_graph *g, fg_block *const *w, const double *gr,
-                                   const double *h, double *gh)
-{
-    double *data = g->data, *grad = g->grad;
-    const fg_id *a = w[0]->ids, *b = w[1]->ids, *c = w[2]->ids, *d = w[3]->ids;
-    double ga = gr[0], gb = gr[1], gc = gr[2], gd = gr[3];
-    int32_t n = w[0]->n - 1;
-    for (int32_t k = 0; k < n; k++) {
-        double x = h[k], acc = gh[k];
-        grad[a[k]] += x * ga;
-        acc += data[a[k]] * ga;
-        grad[b[k]] += x * gb;
-        acc += data[b[k]] * gb;
-        grad[c[k]] += x * gc;
-        acc += data[c[k]] * gc;
-        grad[d[k]] += x * gd;
-        acc += data[d[k]] * gd;
-        gh[k] = acc;
-    }
-    grad[a[n]] += ga;
-    grad[b[n]] += gb;
-    grad[c[n]] += gc;
-    grad[d[n]] += gd;
-}
-
 /* The loop of back4_runs, on arrays the compiler is told are disjoint: it runs a
  * vector of k at a time (each grad still takes its terms in the same order). */
 static void back4_arrays(double *restrict ga, double *restrict gb, double *restrict gc,
@@ -284,8 +225,10 @@ static void back4_arrays(double *restrict ga, double *restrict gb, double *restr
     gd[n] += g3;
 }
 
-/* back4_to_hidden where each row's ids run on by one: the rows' data and grads are
- * arrays, disjoint from each other (distinct nodes) and from the tape. */
+/* back_to_hidden for four neurons of one layer, w[0] first (the sweep's order), with
+ * dot grads gr[0..3], where the rows are runs of distinct nodes: their data and grads
+ * are arrays, disjoint from each other and from the tape, and each hidden input's
+ * grad takes the four terms in that order. */
 static inline void back4_runs(fg_graph *g, fg_block *const *w, const double *gr,
                               const double *h, double *gh)
 {
@@ -353,7 +296,7 @@ void fg_net_backward(fg_graph *g, fg_id id)
     for (int32_t l = s->nlayers - 2; l >= 0; l--) {
         const fg_stack_layer *L = &s->layer[l];
         int32_t j = L->nout - 1;
-        if (l > 0 && s->distinct) /* neurons four at a time, last first */
+        if (l > 0 && s->runs) /* neurons four at a time, last first */
             for (; j >= 3; j -= 4) {
                 double gr[4];
                 fg_block *rows[4];
@@ -362,10 +305,7 @@ void fg_net_backward(fg_graph *g, fg_id id)
                     gr[i] = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
                     rows[i] = s->rows[u];
                 }
-                if (s->runs)
-                    back4_runs(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
-                else
-                    back4_to_hidden(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+                back4_runs(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
             }
         if (l == 0 && inputs_apart(s, t->x)) {
             /* the dot grads first (the tape's gz, or gh for a linear layer), then the

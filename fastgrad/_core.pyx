@@ -182,8 +182,9 @@ cdef class Value:
         cdef int op = G.op[self.id]
         if op == FG_POWC:
             return _pow_label(G.cst[self.id])
-        if op == FG_HEAD and fg_head_act(&G, self.id) != FG_LEAF:
-            return _OP_NAMES[fg_head_act(&G, self.id)]
+        if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
+            op = fg_head_act(&G, self.id)
+            return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
         return _OP_NAMES[op]
 
     @property
@@ -711,7 +712,6 @@ cdef class Network:
         finally:
             if heads != &one:
                 free(heads)
-
 
     cdef list _leaves(self, fg_block *xs):
         """The outputs of one call under no_grad, as leaves: no node for the rest."""
