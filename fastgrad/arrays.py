@@ -44,6 +44,7 @@ def _leaves(x: Any) -> tuple[list[Value], tuple[int, ...]]:
     parts = [_leaves(item) for item in x]
     shape = parts[0][1] if parts else ()
     if any(s != shape for _, s in parts):
+        other = next(s for _, s in parts if s != shape)
         raise ValueError("nested lists of Values must be rectangular, "
-                         f"but found rows of shapes {shape} and {next(s for _, s in parts if s != shape)}")
+                         f"but found rows of shapes {shape} and {other}")
     return [v for vs, _ in parts for v in vs], (len(parts), *shape)

@@ -7,7 +7,8 @@ noise=0.1)`) gets its dataset by changing only the import.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 

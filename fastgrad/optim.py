@@ -6,7 +6,8 @@ Hyperparameters are plain attributes: set `opt.lr` between steps to schedule it.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
