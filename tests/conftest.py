@@ -1,6 +1,7 @@
 """Shared pytest setup: the backend under test in the header, the hypothesis profile."""
 from __future__ import annotations
 
+import fnmatch
 import gc
 
 import pytest
@@ -29,3 +30,15 @@ def fresh_heap() -> None:
     Values), so a collection in the middle of a test cannot change live_nodes.
     Once per module: a full collection costs ~0.3 s once torch is loaded."""
     gc.collect()
+
+
+# The tests CI runs under the sanitizer build (scripts/sanitize.sh -m sanitize): those that
+# drive the C core hardest. A module opts in with `pytestmark = pytest.mark.sanitize`; these
+# name patterns mark the families that exist, so a new module in one is covered unedited.
+SANITIZE = ("test_engine_*", "test_network*", "test_hardening_limits*", "*reentr*", "*fuzz*")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(fnmatch.fnmatch(item.path.stem, pattern) for pattern in SANITIZE):
+            item.add_marker(pytest.mark.sanitize)
