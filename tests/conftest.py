@@ -38,6 +38,10 @@ def fresh_heap() -> None:
 SANITIZE = ("test_engine_*", "test_network*", "test_hardening_limits*", "*reentr*", "*fuzz*")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sanitize: run under scripts/sanitize.sh -m sanitize")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(fnmatch.fnmatch(item.path.stem, pattern) for pattern in SANITIZE):
