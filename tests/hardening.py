@@ -5,7 +5,7 @@ import numpy as np
 
 import fastgrad
 from fastgrad import Value, nn, optim
-from fastgrad.cli import moons
+from fastgrad.examples import moons
 
 
 def live() -> int:

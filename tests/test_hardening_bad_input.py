@@ -30,7 +30,7 @@ import pytest
 
 import fastgrad
 from fastgrad import Value, arrays, datasets, engine, losses, nn, optim
-from fastgrad.cli.childenv import child_env
+from fastgrad.cli.common import child_env
 from hardening import live
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test

@@ -20,7 +20,7 @@ import pytest
 
 import fastgrad
 from fastgrad import Value, arrays, engine, losses, nn, optim
-from fastgrad.cli import moons
+from fastgrad.examples import moons
 from hardening import live
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test

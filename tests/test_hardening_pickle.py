@@ -19,8 +19,8 @@ import pytest
 
 import fastgrad
 from fastgrad import Value, engine, nn, optim
-from fastgrad.cli import moons
-from fastgrad.cli.childenv import child_env
+from fastgrad.examples import moons
+from fastgrad.cli.common import child_env
 from hardening import live, train
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test

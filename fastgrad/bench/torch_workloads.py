@@ -8,11 +8,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from fastgrad.cli import moons
-from fastgrad.cli.bench.measure import NA, repeat, rss
-from fastgrad.cli.bench.spec import Config
-from fastgrad.cli.bench import workloads
-from fastgrad.cli.bench.workloads import (
+from fastgrad.examples import moons
+from fastgrad.bench.measure import NA, repeat, rss
+from fastgrad.bench.spec import Config
+from fastgrad.bench import workloads
+from fastgrad.bench.workloads import (
     CHAIN_B, CHAIN_W, DIGITS_BATCH, DIGITS_LR, Result, chain, load_digits, mesh_points,
 )
 

@@ -1,6 +1,6 @@
 """One bench cell group: a workload on a backend, in a process of its own.
 
-    python -m fastgrad.cli.bench.worker BACKEND WORKLOAD CONFIG_JSON
+    python -m fastgrad.bench.worker BACKEND WORKLOAD CONFIG_JSON
 
 prints one JSON object: {"values": {metric: number}, "na": {metric: [short, detail]}},
 or {"unavailable": reason} when the backend cannot be loaded here.
@@ -11,9 +11,9 @@ import json
 import sys
 from typing import Callable
 
-from fastgrad.cli.bench.measure import NA
-from fastgrad.cli.bench.spec import Config
-from fastgrad.cli.bench.workloads import (
+from fastgrad.bench.measure import NA
+from fastgrad.bench.spec import Config
+from fastgrad.bench.workloads import (
     ENGINE_WORKLOADS, FLOAT_WORKLOADS, Result, Unavailable, load_kit,
 )
 
@@ -24,7 +24,7 @@ def workload(backend: str, name: str) -> Callable[[Config], Result]:
         return FLOAT_WORKLOADS[name]
     if backend == "torch":
         try:
-            from fastgrad.cli.bench import torch_workloads
+            from fastgrad.bench import torch_workloads
         except ImportError as exc:
             raise Unavailable(f"torch is not importable ({exc})") from None
         return torch_workloads.WORKLOADS[name]

@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastgrad.cli import moons
-from fastgrad.cli.bench.measure import NA, repeat, rss
-from fastgrad.cli.bench.spec import Config
+from fastgrad.examples import moons
+from fastgrad.bench.measure import NA, repeat, rss
+from fastgrad.bench.spec import Config
 
 Result = dict[str, "float | NA"]
 

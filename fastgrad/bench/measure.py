@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from fastgrad.cli.bench.spec import Config
+from fastgrad.bench.spec import Config
 
 
 @dataclass

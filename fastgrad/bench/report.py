@@ -1,4 +1,5 @@
-"""The bench's output: the results table, ratios to a baseline, and DESIGN.md's targets."""
+"""The bench's output: the results table, ratios to a baseline, and the performance targets
+(docs/benchmarks.md) checked against this run."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -8,9 +9,9 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from fastgrad.cli.bench.measure import NA
-from fastgrad.cli.bench.spec import BACKEND_TITLES, METRICS, Metric
-from fastgrad.cli.units import duration, size
+from fastgrad.bench.measure import NA
+from fastgrad.bench.spec import BACKEND_TITLES, METRICS, Metric
+from fastgrad.cli.common import duration, size
 
 # results[metric key][backend] is a number, an NA, or missing (not run)
 Results = dict[str, dict[str, "float | NA"]]
@@ -126,7 +127,7 @@ class Target:
 
 
 def targets(results: Results) -> list[Target]:
-    """DESIGN.md's budget, checked against the fastgrad column of this run."""
+    """The performance targets (docs/benchmarks.md), checked against the fastgrad column."""
     def g(key: str, backend: str = "fastgrad") -> float | None:
         v = results.get(key, {}).get(backend)
         return v if isinstance(v, float) else None
@@ -171,5 +172,5 @@ def targets(results: Results) -> list[Target]:
 
 def targets_table(items: list[Target]) -> Table:
     verdict = {True: "met", False: "NOT met", None: "-"}
-    return Table(["DESIGN.md target (fastgrad)", "target", "measured", ""],
+    return Table(["fastgrad's targets", "target", "measured", ""],
                  [[t.figure, t.target, t.measured, verdict[t.met]] for t in items], [])

@@ -2,7 +2,7 @@
 
 The loss and the update below are the notebook's user code, so they run unchanged on
 any engine with micrograd's API: fastgrad, fastgrad.pure, or micrograd itself. The
-demo command and the bench's moons workload both call them.
+demo command, the bench's moons workload and the tests all call them.
 """
 from __future__ import annotations
 
