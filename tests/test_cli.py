@@ -261,3 +261,13 @@ def test_bench_says_why_micrograd_cannot_run_a_deep_chain(tmp_path: Path) -> Non
     assert "RecursionError" in proc.stdout
     cell = json.loads(out_json.read_text())["results"]["chain_backward"]["micrograd"]
     assert cell["na"] == "RecursionError" and "recursion" in cell["detail"]
+
+
+def test_docs_list_the_targets_the_bench_checks() -> None:
+    from fastgrad.bench.report import targets
+    docs = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+    if not docs.exists():
+        pytest.skip("not run from a source checkout")
+    rows = [line.split(" | ")[:2] for line in docs.read_text().splitlines()
+            if line.startswith("| ") and not line.startswith("| figure")]
+    assert [[f"| {t.figure}", t.target] for t in targets({})] == rows
