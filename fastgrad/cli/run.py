@@ -105,7 +105,8 @@ def run_script(path: str, args: list[str], serve: bool) -> int:
 
     serve=False leaves `import micrograd` to whatever is installed. The script's
     SystemExit propagates; any other uncaught exception goes to sys.excepthook with the
-    script's frames only (a SyntaxError in it, with none), and the status is 1.
+    script's frames only (none for a SyntaxError in its source, as python prints it),
+    and the status is 1.
     """
     script = os.path.abspath(path)  # as python makes __file__ and code paths since 3.9
     with open(script, "rb") as f:
@@ -128,7 +129,7 @@ def run_script(path: str, args: list[str], serve: bool) -> int:
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != script:
             tb = tb.tb_next  # drop this module's frames: the script's come first
-        # the default hook prints the exception's own traceback: replace it, don't pass it
+        # the default hook prints the exception's own __traceback__: it must be the trimmed one
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         return 130 if isinstance(exc, KeyboardInterrupt) else 1  # 130: the shell's ^C status
     return 0
