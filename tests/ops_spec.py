@@ -56,6 +56,8 @@ class Form:
 
 @dataclass(frozen=True)
 class Op:
+    """One op (see the module docstring); entries give the first nine fields in order."""
+
     code: str
     label: str
     operands: str
