@@ -1,4 +1,4 @@
-"""Limits (issue 5.4): when the store cannot grow, the operation raises MemoryError and
+"""Limits: when the store cannot grow, the operation raises MemoryError and
 nothing is corrupted.
 
 engine.set_node_limit(n) caps the live nodes as running out of memory would. Each case
@@ -21,7 +21,7 @@ import pytest
 import fastgrad
 from fastgrad import Value, arrays, engine, losses, nn, optim
 from fastgrad.examples import moons
-from hardening import live
+from training import live
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test
 pytestmark = pytest.mark.usefixtures("fresh_heap")

@@ -1,4 +1,4 @@
-"""Constant memory (issue 5.1): long training runs keep the store and the process flat.
+"""Constant memory: long training runs keep the store and the process flat.
 
 A step of micrograd's moons demo builds ~10^4 nodes and drops them all; after warm-up
 the resident set must not grow, the live node count between steps must be exactly the
@@ -18,7 +18,7 @@ import pytest
 import fastgrad
 from fastgrad import Value, losses, nn, optim
 from fastgrad.examples import moons
-from hardening import live
+from training import live
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test
 pytestmark = pytest.mark.usefixtures("fresh_heap")

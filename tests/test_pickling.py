@@ -1,4 +1,4 @@
-"""Pickling and copying (issue 5.6): Values, Modules and optimizer state round-trip.
+"""Pickling and copying: Values, Modules and optimizer state round-trip.
 
 A Value pickles and deep-copies as a leaf holding its data, grad and label (its graph
 is not data), so a graph of any depth pickles without recursion. Modules and
@@ -21,7 +21,7 @@ import fastgrad
 from fastgrad import Value, engine, nn, optim
 from fastgrad.examples import moons
 from fastgrad.cli.common import child_env
-from hardening import live, train
+from training import live, train
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test
 pytestmark = pytest.mark.usefixtures("fresh_heap")

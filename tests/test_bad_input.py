@@ -1,4 +1,4 @@
-"""Bad input, everywhere (issue 5.3): the documented behaviour, no crash, nothing changed.
+"""Bad input, everywhere: the documented behaviour, no crash, nothing changed.
 
 Table-driven over the public entry points beyond the engine's arithmetic (whose errors
 and IEEE results tests/test_engine_errors.py and test_engine_floats.py cover): labels
@@ -31,7 +31,7 @@ import pytest
 import fastgrad
 from fastgrad import Value, arrays, datasets, engine, losses, nn, optim
 from fastgrad.cli.common import child_env
-from hardening import live
+from training import live
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test
 pytestmark = pytest.mark.usefixtures("fresh_heap")

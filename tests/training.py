@@ -1,4 +1,5 @@
-"""Helpers shared by the tests/test_hardening_*.py files (issue 5's evidence)."""
+"""The live node count, and a few optimizer steps of micrograd's moons demo: what the
+memory, threads and pickling tests watch and run."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Threads (issue 5.5): the core holds the GIL, so threads may share the process safely.
+"""Threads: the core holds the GIL, so threads may share the process safely.
 
 Four threads training their own models at once must give bitwise the results of the
 same runs one after another; graphs built and dropped from many threads keep the live
@@ -16,7 +16,7 @@ import pytest
 
 import fastgrad
 from fastgrad import Value, datasets, nn, optim
-from hardening import live, train
+from training import live, train
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test
 pytestmark = pytest.mark.usefixtures("fresh_heap")
