@@ -9,8 +9,9 @@ from fastgrad import arrays, datasets, losses, nn, optim  # noqa: E402 - after t
 from fastgrad.arrays import data_array, from_array, grad_array
 
 __version__ = "0.1.0"
+# `from fastgrad import *` must not shadow a builtin: fastgrad.sum stays fastgrad.sum
 __all__ = [
-    "Value", "backend", "dot", "is_grad_enabled", "layer", "no_grad", "stats", "sum",
+    "Value", "backend", "dot", "is_grad_enabled", "layer", "no_grad", "stats",
     "get_data", "set_data", "get_grad", "set_grad", "from_array", "data_array", "grad_array",
     "arrays", "datasets", "losses", "nn", "optim",
 ]

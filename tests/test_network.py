@@ -13,8 +13,7 @@ import pytest
 import fastgrad
 from fastgrad import engine, nn
 from fastgrad.engine import Dense, Network, Value
-
-ACTS = ["relu", "tanh", "sigmoid", "linear"]
+from ops_spec import ACTS
 
 
 def _denses(sizes: list[int], acts: list[str], seed: int, shared: bool = False,
