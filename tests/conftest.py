@@ -35,7 +35,7 @@ def fresh_heap() -> None:
 # The tests CI runs under the sanitizer build (scripts/sanitize.sh -m sanitize): those that
 # drive the C core hardest. A module opts in with `pytestmark = pytest.mark.sanitize`; these
 # name patterns mark the families that exist, so a new module in one is covered unedited.
-SANITIZE = ("test_engine_*", "test_network*", "test_hardening_limits*", "*reentr*", "*fuzz*")
+SANITIZE = ("test_engine_*", "test_network*", "test_limits*", "*reentr*", "*fuzz*")
 
 
 def pytest_configure(config: pytest.Config) -> None:
