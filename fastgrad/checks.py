@@ -3,7 +3,7 @@ compiled facade and the pure twin) and the backend-neutral modules call these, s
 bad argument raises the same error whichever backend runs.
 
 Checks on a hot path come as a test the caller makes inline and a function building
-the exception (`wrong_inputs`), so the passing case costs no call.
+the exception (`bad_label`, `wrong_inputs`, `not_a_value`), so passing costs no call.
 """
 from __future__ import annotations
 
@@ -50,6 +50,37 @@ def count(n: Any, what: str, minimum: int = 0) -> int:
     if not is_int(n) or n < minimum:
         raise ValueError(f"{what} must be an int >= {minimum}, not {n!r}")
     return int(n)
+
+
+# -- nodes ---------------------------------------------------------------------------
+
+MAX_NODES = 2 ** 31 - 2  # the compiled store's most: int32 slots, slot 0 meaning no node
+NO_ROOM = "fastgrad: no room for another node (out of memory or at the node limit)"
+
+
+def bad_label(value: Any) -> TypeError:
+    """The error for a label that is no str (the caller tests: a Value is made often)."""
+    return TypeError(f"label must be a str, not {type(value).__name__}")
+
+
+def pow_label(c: float) -> str:
+    """The op label of `x ** c`, c folded into the node: `**2`, or `**0.5`."""
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
+
+
+def node_limit(limit: int | None) -> int:
+    """set_node_limit's argument as the cap to store: None is no cap beyond the ids'."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"node limit must be >= 0 or None, not {limit}")
+    return MAX_NODES if limit is None else min(limit, MAX_NODES)
+
+
+def dot_operands(ws: Iterable[Any], xs: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """dot's weights and inputs as lists of the same length."""
+    wl, xl = list(ws), list(xs)
+    if len(wl) != len(xl):
+        raise ValueError(f"dot: {len(wl)} weights but {len(xl)} inputs")
+    return wl, xl
 
 
 # -- dense layers --------------------------------------------------------------------

@@ -21,6 +21,7 @@ import math
 import threading
 from typing import Any, Callable, NamedTuple
 
+from fastgrad import checks
 from fastgrad.checks import as_float
 from fastgrad.pure._ieee import fdiv, flog, fpow, real_pow, relu, sigmoid
 
@@ -32,7 +33,7 @@ __all__ = [
 
 _mode = threading.local()  # per thread, as in PyTorch: .grad_off set by no_grad
 _live_nodes = 0
-_max_live = 2 ** 31 - 2  # as the compiled store: ids are 32-bit
+_max_live = checks.MAX_NODES
 
 
 class Activation(NamedTuple):
@@ -58,10 +59,6 @@ def _constant(x: Any) -> float | None:
         return None
 
 
-def _pow_label(c: float) -> str:
-    return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
-
-
 def _noop(out: Value) -> None:
     pass
 
@@ -76,9 +73,9 @@ class Value:
         global _live_nodes
         x = as_float(data)
         if not isinstance(label, str):
-            raise TypeError(f"label must be a str, not {type(label).__name__}")
+            raise checks.bad_label(label)
         if _live_nodes >= _max_live:
-            raise MemoryError("fastgrad: no room for another node (out of memory or at the node limit)")
+            raise MemoryError(checks.NO_ROOM)
         self._data = x
         self._grad = 0.0
         self._backward: Callable[[Value], None] = _noop
@@ -140,7 +137,7 @@ class Value:
     @label.setter
     def label(self, value: str) -> None:
         if not isinstance(value, str):
-            raise TypeError(f"label must be a str, not {type(value).__name__}")
+            raise checks.bad_label(value)
         self._label = value
 
     @property
@@ -250,7 +247,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(real_pow(self._data, c), (self,), _pow_label(c))
+        out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c))
 
         def _backward(out: Value) -> None:
             self._grad += (c * fpow(self._data, c - 1.0)) * out._grad
@@ -399,9 +396,7 @@ def set_node_limit(limit: int | None) -> None:
     """Cap the number of live nodes (None: no cap). Past it an operation raises
     MemoryError and changes nothing, as when memory runs out."""
     global _max_live
-    if limit is not None and limit < 0:
-        raise ValueError(f"node limit must be >= 0 or None, not {limit}")
-    _max_live = 2 ** 31 - 2 if limit is None else min(limit, 2 ** 31 - 2)
+    _max_live = checks.node_limit(limit)
 
 
 _BYTES_PER_VALUE = 360  # sys.getsizeof of a Value, its closure and cells, a 2-tuple

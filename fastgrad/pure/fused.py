@@ -44,9 +44,7 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
 
 def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
     """One node for micrograd's neuron sum: bias + w0*x0 + w1*x1 + ..., left to right."""
-    ws, xs = list(ws), list(xs)
-    if len(ws) != len(xs):
-        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs")
+    ws, xs = checks.dot_operands(ws, xs)
     wv = [operand(w) for w in ws]
     xv = [operand(x) for x in xs]
     bv = operand(bias)
