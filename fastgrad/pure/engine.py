@@ -121,7 +121,8 @@ def _noop(out: Value) -> None:
 class Value:
     """A scalar and its gradient, remembering how it was computed."""
 
-    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "_label", "__weakref__")
+    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "_args", "_label",
+                 "__weakref__")
     __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
 
     def __init__(self, data: Any, label: str = "") -> None:
@@ -136,6 +137,7 @@ class Value:
         self._backward: Callable[[Value], None] = _noop
         self._children: tuple[Value, ...] = ()
         self._op = ""
+        self._args: tuple | None = None  # the operands with constants, where not _children
         if not hasattr(self, "_label"):  # counted once fully made (__del__ runs for
             _live_nodes += 1              # failed ones too), and once if made again
         self._label = label
@@ -151,12 +153,14 @@ class Value:
         return _restore, (self._data, self._grad, self._label)
 
     @classmethod
-    def _node(cls, data: float, children: tuple, op: str) -> Value:
-        """A result node. Under no_grad it is a leaf: no children, nothing kept alive."""
+    def _node(cls, data: float, children: tuple, op: str, args: tuple | None = None) -> Value:
+        """A result node; `args` its operands where constants are folded in (see
+        _operands). Under no_grad it is a leaf: no children, nothing kept alive."""
         out = cls(data)
         if not getattr(_mode, "grad_off", False):
             out._children = children
             out._op = op
+            out._args = args
         return out
 
     def _attach(self, backward: Callable[[Value], None]) -> None:
@@ -197,6 +201,13 @@ class Value:
     def _prev(self) -> set[Value]:
         return set(self._children)
 
+    @property
+    def _operands(self) -> tuple[Value | float, ...]:
+        """The operands in operand order, each a Value or the constant folded in there:
+        `x * 2` gives (x, 2.0), `2 - x` (2.0, x), `x - 2` (an addition) (x, -2.0), a
+        dot (w0, x0, w1, x1, ..., bias); () for a leaf. _prev is the set of its Values."""
+        return self._children if self._args is None else self._args
+
     # -- binary operations -----------------------------------------------------------
     def __add__(self, other: Any) -> Value:
         if isinstance(other, Value):
@@ -210,7 +221,7 @@ class Value:
                 c = _as_float(other)
             except TypeError:
                 return NotImplemented
-            out = Value._node(self._data + c, (self,), "+")
+            out = Value._node(self._data + c, (self,), "+", (self, c))
 
             def _backward(out: Value) -> None:
                 self._grad += out._grad
@@ -239,7 +250,7 @@ class Value:
             c = _as_float(other)
         except TypeError:
             return NotImplemented
-        out = Value._node(c - self._data, (self,), "-")
+        out = Value._node(c - self._data, (self,), "-", (c, self))
 
         def _backward(out: Value) -> None:
             self._grad -= out._grad
@@ -258,7 +269,7 @@ class Value:
                 c = _as_float(other)
             except TypeError:
                 return NotImplemented
-            out = Value._node(self._data * c, (self,), "*")
+            out = Value._node(self._data * c, (self,), "*", (self, c))
 
             def _backward(out: Value) -> None:
                 self._grad += c * out._grad
@@ -280,7 +291,7 @@ class Value:
                 c = _as_float(other)
             except TypeError:
                 return NotImplemented
-            out = Value._node(self._data / c, (self,), "/")
+            out = Value._node(self._data / c, (self,), "/", (self, c))
 
             def _backward(out: Value) -> None:
                 self._grad += out._grad / c
@@ -292,7 +303,7 @@ class Value:
             c = _as_float(other)
         except TypeError:
             return NotImplemented
-        out = Value._node(c / self._data, (self,), "/")
+        out = Value._node(c / self._data, (self,), "/", (c, self))
 
         def _backward(out: Value) -> None:
             a = self._data
@@ -313,7 +324,7 @@ class Value:
                 c = _as_float(other)
             except TypeError:
                 return NotImplemented
-            out = Value._node(_pow(self._data, c), (self,), _pow_label(c))
+            out = Value._node(_pow(self._data, c), (self,), _pow_label(c), (self, c))
 
             def _backward(out: Value) -> None:
                 self._grad += (c * _fpow(self._data, c - 1.0)) * out._grad
@@ -325,7 +336,7 @@ class Value:
             c = _as_float(other)
         except TypeError:
             return NotImplemented
-        out = Value._node(_pow(c, self._data), (self,), "**")
+        out = Value._node(_pow(c, self._data), (self,), "**", (c, self))
 
         def _backward(out: Value) -> None:
             self._grad += (out._data * _flog(c)) * out._grad
@@ -462,6 +473,11 @@ def _operand(x: Any) -> tuple[Value | None, float]:
     return None, _as_float(x)
 
 
+def _slots(operands: Iterable[tuple[Any, float]]) -> tuple[Any, ...]:
+    """_operand's pairs as a node's _operands: each Value, or its constant."""
+    return tuple(c if v is None else v for v, c in operands)
+
+
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
     """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
     operands = [_operand(v) for v in values]
@@ -469,7 +485,7 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
     for _, x in operands:
         acc = acc + x
     children = tuple(v for v, _ in operands if v is not None)
-    out = Value._node(acc, children, "sum")
+    out = Value._node(acc, children, "sum", _slots(operands))
 
     def _backward(out: Value) -> None:
         for v in children:
@@ -491,7 +507,7 @@ def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
         acc = acc + w * x
     slots = [s for pair in zip(wv, xv) for s in pair] + [bv]
     children = tuple(v for v, _ in slots if v is not None)
-    out = Value._node(acc, children, "dot")
+    out = Value._node(acc, children, "dot", _slots(slots))
 
     def _backward(out: Value) -> None:
         _dot_backward(wv, xv, bv, out._grad)
@@ -682,9 +698,9 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
         xv = inputs if l == 0 else [(c, c._data) for c in acts[l - 1]]
         _dot_backward(wv, xv, bv, g)
 
-    hidden_params = tuple(v for layer_rows in rows[:-1] for wv, bv in layer_rows
-                          for v, _ in wv + [bv] if v is not None)
-    net = Value._node(0.0, tuple(v for v, _ in inputs if v is not None) + hidden_params, "mlp")
+    hidden_slots = [s for layer_rows in rows[:-1] for wv, bv in layer_rows for s in wv + [bv]]
+    net = Value._node(0.0, tuple(v for v, _ in inputs + hidden_slots if v is not None), "mlp",
+                      _slots(inputs + hidden_slots))
 
     def net_backward(net: Value) -> None:
         for l in range(len(layers) - 2, -1, -1):
@@ -697,7 +713,9 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
     op = "dot" if top.act == "linear" else _ACTIVATION_RULES[top.act][0]
     heads = []
     for j, ((wv, bv), cell) in enumerate(zip(rows[last], acts[last])):
-        head = Value._node(cell._data, (net,) + tuple(v for v, _ in wv + [bv] if v is not None), op)
+        row = wv + [bv]
+        head = Value._node(cell._data, (net,) + tuple(v for v, _ in row if v is not None), op,
+                           (net,) + _slots(row))
 
         def head_backward(head: Value, j: int = j) -> None:
             neuron_backward(last, j, head._data, head._grad)
