@@ -216,3 +216,24 @@ def test_operands_of_a_fused_mlp_call() -> None:
     assert list(net._operands[2:]) == hidden
     top = model.layers[1].neurons[0]
     assert list(head._operands[1:]) == top.w + [top.b]
+
+
+def _program(engine, nn_module) -> list:
+    """One graph of every kind, built on the given engine and nn."""
+    x, y = engine.Value(1.5, label="x"), engine.Value(-2.0, label="y")
+    z = (2 - x * y) ** 2 / 3 + engine.sum([x, 1.0, y]) + engine.dot([x, 0.5], [2.0, y], 0.25)
+    random.seed(6)
+    outs = nn_module.MLP(2, [3, 2])([x, 0.75])
+    (z * outs[0] + outs[1].tanh()).backward()
+    return [z, *outs]
+
+
+def test_both_backends_draw_the_same_graph() -> None:
+    if fastgrad.backend != "fast":
+        pytest.skip("a run of the pure backend has no compiled one to compare with")
+    if not has_operands:
+        pytest.skip("the compiled Value has no _operands yet: its edges follow _prev's order")
+    from fastgrad import pure
+    drawn = [fastgrad.draw_dot(_program(engine, nn_)).source
+             for engine, nn_ in [(fastgrad, nn), (pure, pure.nn)]]
+    assert drawn[0] == drawn[1]
