@@ -34,6 +34,7 @@ import os
 import struct
 import zipfile
 import zlib
+from collections import Counter
 from typing import Mapping
 
 import numpy as np
@@ -65,9 +66,9 @@ def _members(archive: zipfile.ZipFile, shapes: Mapping[str, tuple[int, ...]]
     """The member of each key, from the directory alone; refused unless it names exactly
     the expected keys once each."""
     infos = archive.infolist()
-    names = [info.filename for info in infos]
-    if len(set(names)) != len(names):
-        raise _Refused(f"duplicate members {sorted({n for n in names if names.count(n) > 1})}")
+    repeated = sorted(n for n, count in Counter(i.filename for i in infos).items() if count > 1)
+    if repeated:
+        raise _Refused(f"duplicate members {repeated}")
     keys: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
