@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import zipfile
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
 from fastgrad.checks import check_keys, real_array, reals
+from fastgrad.checkpoint import read_npz
 
 from .engine import Dense, Network, Value, dot, get_data, mlp_predict, no_grad, set_data, set_grad
 
@@ -171,18 +171,16 @@ class Module:
             np.savez(f, **self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Load parameters saved by save(). Never unpickles: an untrusted file runs no code."""
-        with open(path, "rb") as f:  # ours to close, whatever np.load makes of it
-            try:
-                archive = np.load(f, allow_pickle=False)
-                if not isinstance(archive, np.lib.npyio.NpzFile):
-                    raise ValueError("a single array, not an archive")
-                with archive:
-                    state = {key: archive[key] for key in archive.files}
-            except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
-                raise ValueError(f"{os.fspath(path)!r} is not an .npz archive written by "
-                                 f"save(): {exc}") from None
-        self.load_state_dict(state)
+        """Load parameters saved by save(), treating the file as untrusted: its names,
+        headers, dtypes and sizes are checked against this model before any data is
+        inflated, and never more than the model's size is read. Never unpickles.
+
+        ValueError naming the file for anything wrong with its contents (see
+        fastgrad.checkpoint); OSError as open() raises it. On any error the model is
+        unchanged.
+        """
+        shapes = {key: shape for key, _, shape in self._state_groups()}
+        self.load_state_dict(read_npz(path, shapes))
 
 
 class Neuron(Module):

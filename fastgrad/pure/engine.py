@@ -66,7 +66,8 @@ def _noop(out: Value) -> None:
 class Value:
     """A scalar and its gradient, remembering how it was computed."""
 
-    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "_label", "__weakref__")
+    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "_args", "_label",
+                 "__weakref__")
     __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
 
     def __init__(self, data: Any, label: str = "") -> None:
@@ -80,6 +81,7 @@ class Value:
         self._grad = 0.0
         self._backward: Callable[[Value], None] = _noop
         self._children: tuple[Value, ...] = ()
+        self._args: tuple | None = None  # the operands with constants, where not _children
         self._op = ""
         if not hasattr(self, "_label"):  # counted once fully made (__del__ runs for
             _live_nodes += 1              # failed ones too), and once if made again
@@ -96,11 +98,12 @@ class Value:
         return _restore, (self._data, self._grad, self._label)
 
     @classmethod
-    def _node(cls, data: float, children: tuple, op: str) -> Value:
+    def _node(cls, data: float, children: tuple, op: str, args: tuple | None = None) -> Value:
         """A result node. Under no_grad it is a leaf: no children, nothing kept alive."""
         out = cls(data)
         if not getattr(_mode, "grad_off", False):
             out._children = children
+            out._args = args
             out._op = op
         return out
 
@@ -144,6 +147,13 @@ class Value:
     def _prev(self) -> set[Value]:
         return set(self._children)
 
+    @property
+    def _operands(self) -> tuple[Value | float, ...]:
+        """The operands in operand order, each a Value or the constant folded in there:
+        `x * 2` gives (x, 2.0), `2 - x` (2.0, x), `x - 2` (an addition) (x, -2.0), a
+        dot (w0, x0, w1, x1, ..., bias); () for a leaf. _prev is the set of its Values."""
+        return self._children if self._args is None else self._args
+
     # -- binary operations: with a Value, or with a constant folded into the node ----
     def __add__(self, other: Any) -> Value:
         if isinstance(other, Value):
@@ -156,7 +166,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(self._data + c, (self,), "+")
+        out = Value._node(self._data + c, (self,), "+", (self, c))
 
         def _backward(out: Value) -> None:
             self._grad += out._grad
@@ -181,7 +191,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(c - self._data, (self,), "-")
+        out = Value._node(c - self._data, (self,), "-", (c, self))
 
         def _backward(out: Value) -> None:
             self._grad -= out._grad
@@ -198,7 +208,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(self._data * c, (self,), "*")
+        out = Value._node(self._data * c, (self,), "*", (self, c))
 
         def _backward(out: Value) -> None:
             self._grad += c * out._grad
@@ -218,7 +228,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(self._data / c, (self,), "/")
+        out = Value._node(self._data / c, (self,), "/", (self, c))
 
         def _backward(out: Value) -> None:
             self._grad += out._grad / c
@@ -228,7 +238,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(c / self._data, (self,), "/")
+        out = Value._node(c / self._data, (self,), "/", (c, self))
 
         def _backward(out: Value) -> None:
             a = self._data
@@ -247,7 +257,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c))
+        out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c), (self, c))
 
         def _backward(out: Value) -> None:
             self._grad += (c * fpow(self._data, c - 1.0)) * out._grad
@@ -257,7 +267,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(real_pow(c, self._data), (self,), "**")
+        out = Value._node(real_pow(c, self._data), (self,), "**", (c, self))
 
         def _backward(out: Value) -> None:
             self._grad += (out._data * flog(c)) * out._grad

@@ -27,6 +27,11 @@ def operand(x: Any) -> Operand:
     return None, as_float(x)
 
 
+def _slots(operands: Iterable[tuple[Any, float]]) -> tuple[Any, ...]:
+    """operand's pairs as a node's _operands: each Value, or its constant."""
+    return tuple(c if v is None else v for v, c in operands)
+
+
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
     """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
     operands = [operand(v) for v in values]
@@ -34,7 +39,7 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
     for _, x in operands:
         acc = acc + x
     children = tuple(v for v, _ in operands if v is not None)
-    out = Value._node(acc, children, "sum")
+    out = Value._node(acc, children, "sum", _slots(operands))
 
     def _backward(out: Value) -> None:
         for v in children:
@@ -52,7 +57,7 @@ def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
     for (_, w), (_, x) in zip(wv, xv):
         acc = acc + w * x
     slots = [s for pair in zip(wv, xv) for s in pair] + [bv]
-    out = Value._node(acc, tuple(v for v, _ in slots if v is not None), "dot")
+    out = Value._node(acc, tuple(v for v, _ in slots if v is not None), "dot", _slots(slots))
 
     def _backward(out: Value) -> None:
         _dot_backward(wv, xv, bv, out._grad)
@@ -203,9 +208,9 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
         xv = inputs if l == 0 else [(c, c._data) for c in acts[l - 1]]
         _dot_backward(wv, xv, bv, g)
 
-    hidden_params = tuple(v for layer_rows in rows[:-1] for wv, bv in layer_rows
-                          for v, _ in wv + [bv] if v is not None)
-    net = Value._node(0.0, tuple(v for v, _ in inputs if v is not None) + hidden_params, "mlp")
+    hidden_slots = [s for layer_rows in rows[:-1] for wv, bv in layer_rows for s in wv + [bv]]
+    net = Value._node(0.0, tuple(v for v, _ in inputs + hidden_slots if v is not None), "mlp",
+                      _slots(inputs + hidden_slots))
 
     def net_backward(net: Value) -> None:
         for l in range(len(layers) - 2, -1, -1):
@@ -217,7 +222,9 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
     last, op = len(layers) - 1, RULES[layers[-1].act].op
     heads = []
     for j, ((wv, bv), cell) in enumerate(zip(rows[last], acts[last])):
-        head = Value._node(cell._data, (net,) + tuple(v for v, _ in wv + [bv] if v is not None), op)
+        row = wv + [bv]
+        head = Value._node(cell._data, (net,) + tuple(v for v, _ in row if v is not None), op,
+                           (net,) + _slots(row))
 
         def head_backward(head: Value, j: int = j) -> None:
             neuron_backward(last, j, head._data, head._grad)
