@@ -19,7 +19,7 @@ from numbers import Complex, Real
 
 import numpy as np
 
-from fastgrad._state import reals
+from fastgrad.checks import reals
 
 from fastgrad._graph cimport *
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import zipfile
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from fastgrad._state import check_keys, real_array, reals
+from fastgrad.checks import check_keys, real_array, reals
+from fastgrad.checkpoint import read_npz
 
 from .engine import Dense, Network, Value, dot, get_data, mlp_predict, no_grad, set_data, set_grad
 
@@ -81,10 +81,6 @@ def _remembered(owner: Module, collect: Callable[[], list[Value]]) -> list[Value
         params = collect()
         owner.__dict__["_params"] = (_generation, params)
     return list(params)
-
-
-def _same(x: Any) -> Any:
-    return x
 
 
 def _activation(nonlin: Any) -> str:
@@ -175,18 +171,16 @@ class Module:
             np.savez(f, **self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Load parameters saved by save(). Never unpickles: an untrusted file runs no code."""
-        with open(path, "rb") as f:  # ours to close, whatever np.load makes of it
-            try:
-                archive = np.load(f, allow_pickle=False)
-                if not isinstance(archive, np.lib.npyio.NpzFile):
-                    raise ValueError("a single array, not an archive")
-                with archive:
-                    state = {key: archive[key] for key in archive.files}
-            except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
-                raise ValueError(f"{os.fspath(path)!r} is not an .npz archive written by "
-                                 f"save(): {exc}") from None
-        self.load_state_dict(state)
+        """Load parameters saved by save(), treating the file as untrusted: its names,
+        headers, dtypes and sizes are checked against this model before any data is
+        inflated, and never more than the model's size is read. Never unpickles.
+
+        ValueError naming the file for anything wrong with its contents (see
+        fastgrad.checkpoint); OSError as open() raises it. On any error the model is
+        unchanged.
+        """
+        shapes = {key: shape for key, _, shape in self._state_groups()}
+        self.load_state_dict(read_npz(path, shapes))
 
 
 class Neuron(Module):
@@ -287,25 +281,30 @@ class MLP(Module):
                             f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
-        self._cache: tuple[int, Network | None, Callable[[Inputs], Any]] = (-1, None, _same)
+        self._cache: tuple[int, Network | None, int] = (-1, None, -1)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
         where micrograd would crash); a single output is unwrapped."""
-        generation, _, forward = self._cache
+        generation, network, nin = self._cache
         if generation != _generation:
-            forward = self._network()[1]
-        return forward(x)
+            network, nin = self._network()
+        if network is None:  # no layers: the input, as micrograd's
+            return x
+        if type(x) is not list or len(x) != nin:  # the check inline: a hot path
+            x = _inputs(x, nin, self) if nin >= 0 else x
+        outs = network.forward(x)
+        return outs[0] if len(outs) == 1 else outs
 
     def parameters(self) -> list[Value]:
         return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
 
-    def _network(self) -> tuple[Network | None, Callable[[Inputs], Any]]:
+    def _network(self) -> tuple[Network | None, int]:
         """The layers as one engine Network (None for no layers: a call returns its
-        input) and its call, rebuilt only when a layer changed."""
+        input) and its input count (-1: any), rebuilt only when a layer changed."""
         denses = [layer._spec() for layer in self.layers]
-        network = Network(denses, "MLP", unwrap=True) if denses else None
-        self._cache = (_generation, network, network.forward if network else _same)
+        network = Network(denses) if denses else None
+        self._cache = (_generation, network, denses[0].nin if denses else -1)
         return network, self._cache[2]
 
     def _layer_specs(self) -> list[Dense]:
