@@ -92,21 +92,29 @@ def results_table(results: Results, backends: list[str]) -> Table:
     return Table(header, rows, [f"[{i}] {n}" for i, n in enumerate(notes, 1)])
 
 
-def ratio_table(results: Results, backends: list[str], baseline: str) -> Table:
-    """Each value over the baseline backend's value in the same row (lower is faster/smaller)."""
-    rows = []
+def ratios(results: Results, backends: list[str],
+           baseline: str) -> list[tuple[Metric, dict[str, float]]]:
+    """Per metric that has any, each backend's value over the baseline's in the same row
+    (lower is faster/smaller); backends without a number in the row are left out."""
+    found = []
     for metric in METRICS:
         row_values = results.get(metric.key)
         if row_values is None or not metric.ratio:
             continue
         base = row_values.get(baseline)
-        row = [metric.label]
-        for backend in backends:
-            cell = row_values.get(backend)
-            usable = isinstance(base, float) and base > 0 and isinstance(cell, float)
-            row.append(_times(cell / base) if usable else "")
-        if any(row[1:]):
-            rows.append(row)
+        if not (isinstance(base, float) and base > 0):
+            continue
+        row = {b: cell / base for b in backends
+               if isinstance(cell := row_values.get(b), float)}
+        if row:
+            found.append((metric, row))
+    return found
+
+
+def ratio_table(results: Results, backends: list[str], baseline: str) -> Table:
+    """Each value over the baseline backend's value in the same row (lower is faster/smaller)."""
+    rows = [[metric.label] + [_times(row[b]) if b in row else "" for b in backends]
+            for metric, row in ratios(results, backends, baseline)]
     header = [f"ratio to {BACKEND_TITLES[baseline]}"] + [BACKEND_TITLES[b] for b in backends]
     return Table(header, rows, [])
 

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import TextIO
 
-from fastgrad.bench import report
+from fastgrad.bench import plot, report
 from fastgrad.bench.measure import NA
 from fastgrad.bench.spec import FLOOR_WORKLOADS, METRICS, REQUIRES, Config
 from fastgrad.cli.common import child_env
@@ -24,10 +24,11 @@ from fastgrad.cli.common import child_env
 
 def run(config: Config, backends: list[str], workloads: list[str], *, quick: bool,
         baseline: str, timeout: float, markdown: bool, json_path: str | None,
-        command: str) -> int:
+        command: str, plot_dir: str | None = None) -> int:
     """Measure `workloads` on `backends` (both in table order) under `config` (QUICK's
-    or FULL's sizes, as `quick` says, with any overrides), print the tables, and write
-    the JSON document to json_path when given; the exit status."""
+    or FULL's sizes, as `quick` says, with any overrides), print the tables, write the
+    JSON document to json_path and the ratio chart into plot_dir when given; the exit
+    status."""
     out = sys.stdout  # looked up per call: callers may redirect it
     results: report.Results = {m.key: {} for m in METRICS if m.workload in workloads}
     unavailable: dict[str, str] = {}
@@ -70,6 +71,8 @@ def run(config: Config, backends: list[str], workloads: list[str], *, quick: boo
         _write_json(json_path, command, info, config, results, unavailable,
                     target_items)
         print(f"\nresults written to {json_path}", file=out)
+    if plot_dir and baseline not in unavailable:
+        print(f"chart written to {plot.draw(results, backends, baseline, plot_dir)}", file=out)
     return 0
 
 

@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 from typing import Callable
 
-from fastgrad.bench import runner
+from fastgrad.bench import plot, runner
 from fastgrad.bench.spec import BACKENDS, FULL, QUICK, WORKLOADS, Config
 from fastgrad.cli import common
 
@@ -46,6 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", type=common.output_file,
                         help="also write the results as JSON to PATH")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument("--plot", metavar="DIR", type=_plot_directory,
+                        help=f"also draw the ratio table as DIR/{plot.CHART} (needs matplotlib)")
+
+
+def _plot_directory(text: str) -> str:
+    try:
+        return plot.directory(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -57,6 +66,8 @@ def _config(args: argparse.Namespace) -> Config:
 def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.baseline not in args.backends:
         parser.error(f"--baseline {args.baseline} is not among --backends {','.join(args.backends)}")
+    if args.plot is not None and not plot.available():
+        parser.error("--plot needs matplotlib: pip install matplotlib (the 'plot' extra)")
     budget = _config(args).budget
     if budget >= args.timeout:
         parser.error(f"--timeout {args.timeout:g} leaves no time for a cell's measuring "
@@ -68,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
                       [w for w in WORKLOADS if w in args.workloads], quick=args.quick,
                       baseline=args.baseline,
                       timeout=args.timeout, markdown=args.markdown, json_path=args.json,
-                      command=args.command_line)
+                      plot_dir=args.plot, command=args.command_line)
