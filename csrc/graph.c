@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "graph.h"
-#include "ops.h"
 
 #define FG_MAX_SLOTS INT32_MAX
 /* The store starts with this many slots and never shrinks below it: 3.2 MB of address
@@ -53,9 +52,10 @@ int fg_grow(fg_graph *g)
     return 0;
 }
 
-int fg_init(fg_graph *g)
+int fg_init(fg_graph *g, const fg_release_fn *release_rules)
 {
     memset(g, 0, sizeof *g);
+    g->release_rules = release_rules;
     g->max_live = FG_MAX_SLOTS - 1;
     g->top = 1; /* id 0 is FG_NONE */
     g->free_head = FG_NONE;
@@ -107,100 +107,21 @@ void fg_block_seal(fg_graph *g, fg_block *b)
     b->sealed = 1;
 }
 
-/* Let go of one reference on b; if it was the last, free b and push the nodes that
- * b alone kept alive onto the release worklist *head (see fg_release). */
-static void drop_block(fg_graph *g, fg_block *b, fg_id *head)
+void fg_block_release(fg_graph *g, fg_block *b, fg_id *head)
 {
     if (--b->refs > 0)
         return;
     if (b->sealed)
-        for (int32_t i = 0; i < b->n; i++) {
-            fg_id c = b->ids[i];
-            if (c != FG_NONE && --g->refs[c] == 0) {
-                g->mark[c] = (uint32_t)*head;
-                *head = c;
-            }
-        }
+        for (int32_t i = 0; i < b->n; i++)
+            if (b->ids[i] != FG_NONE)
+                fg_release_push(g, b->ids[i], head);
     g->block_bytes -= block_bytes(b->n);
     free(b);
 }
 
-static size_t stack_bytes(int32_t nlayers, int32_t units)
-{
-    return sizeof(fg_stack) + (size_t)nlayers * sizeof(fg_stack_layer)
-           + (size_t)units * sizeof(fg_block *);
-}
-
-fg_stack *fg_stack_new(fg_graph *g, int32_t nlayers, int32_t units)
-{
-    fg_stack *s;
-    if (nlayers < 0 || units < 0 || !(s = calloc(1, stack_bytes(nlayers, units))))
-        return NULL;
-    s->refs = 1;
-    s->nlayers = nlayers;
-    s->units = units;
-    s->layer = (fg_stack_layer *)(s + 1);
-    s->rows = (fg_block **)(s->layer + nlayers);
-    g->block_bytes += stack_bytes(nlayers, units);
-    return s;
-}
-
-/* As drop_block, for a stack: its rows are blocks (NULL where never filled). */
-static void drop_stack(fg_graph *g, fg_stack *s, fg_id *head)
-{
-    if (--s->refs > 0)
-        return;
-    for (int32_t u = 0; u < s->units; u++)
-        if (s->rows[u])
-            drop_block(g, s->rows[u], head);
-    g->block_bytes -= stack_bytes(s->nlayers, s->units);
-    free(s);
-}
-
-static size_t tape_bytes(int32_t units, int32_t nin)
-{
-    return sizeof(fg_tape) + (3 * (size_t)units + (size_t)nin) * sizeof(double);
-}
-
-fg_tape *fg_tape_new(fg_graph *g, fg_stack *s, fg_block *x)
-{
-    fg_tape *t = malloc(tape_bytes(s->units, x->n));
-    if (!t)
-        return NULL;
-    t->stack = s;
-    t->x = x;
-    s->refs++;
-    x->refs++;
-    t->h = (double *)(t + 1);
-    t->gh = t->h + s->units;
-    t->gz = t->gh + s->units;
-    t->in = t->gz + s->units;
-    memset(t->gh, 0, 2 * (size_t)s->units * sizeof(double));
-    g->block_bytes += tape_bytes(s->units, x->n);
-    return t;
-}
-
-static void drop_tape(fg_graph *g, fg_tape *t, fg_id *head)
-{
-    g->block_bytes -= tape_bytes(t->stack->units, t->x->n);
-    drop_block(g, t->x, head);
-    drop_stack(g, t->stack, head);
-    free(t);
-}
-
-fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
-{
-    fg_id id = fg_take_slot(g, FG_SUM, data, owner);
-    if (id == FG_NONE)
-        return FG_NONE;
-    terms->refs++;
-    g->kids[id].sum = terms;
-    return id;
-}
-
 /* Dot nodes come and go by the thousand per training step: their operand pairs are
  * recycled through a free list (linked through w) instead of malloc and free. */
-static fg_pair *take_pair(fg_graph *g)
+fg_pair *fg_pair_take(fg_graph *g)
 {
     fg_pair *d = g->free_pairs;
     if (d) {
@@ -212,28 +133,10 @@ static fg_pair *take_pair(fg_graph *g)
     return d;
 }
 
-static void give_pair(fg_graph *g, fg_pair *d)
+void fg_pair_give(fg_graph *g, fg_pair *d)
 {
     d->w = (fg_block *)g->free_pairs;
     g->free_pairs = d;
-}
-
-fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
-{
-    fg_pair *d = take_pair(g);
-    fg_id id;
-    if (!d)
-        return FG_NONE;
-    if ((id = fg_take_slot(g, FG_DOT, data, owner)) == FG_NONE) {
-        give_pair(g, d);
-        return FG_NONE;
-    }
-    d->w = w;
-    d->x = x;
-    w->refs++;
-    x->refs++;
-    g->kids[id].dot = d;
-    return id;
 }
 
 int fg_reserve_scratch(fg_graph *g, size_t n)
@@ -281,39 +184,15 @@ void fg_release(fg_graph *g, fg_id head)
     while (head != FG_NONE) {
         fg_id x = head;
         head = (fg_id)g->mark[x];
-        switch (g->op[x]) {
-        case FG_SUM:
-            drop_block(g, g->kids[x].sum, &head);
-            break;
-        case FG_DOT: {
-            fg_pair *d = g->kids[x].dot;
-            drop_block(g, d->w, &head);
-            drop_block(g, d->x, &head);
-            give_pair(g, d);
-            break;
-        }
-        case FG_NET:
-            drop_tape(g, g->kids[x].tape, &head);
-            break;
-        case FG_HEAD: { /* its neuron number in b is no node */
-            fg_id a = g->kids[x].bin.a;
-            if (--g->refs[a] == 0) {
-                g->mark[a] = (uint32_t)head;
-                head = a;
-            }
-            break;
-        }
-        default: {
+        fg_release_fn rule = g->release_rules[g->op[x]];
+        if (rule) {
+            rule(g, x, &head);
+        } else {
             fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
-            if (a != FG_NONE && --g->refs[a] == 0) {
-                g->mark[a] = (uint32_t)head;
-                head = a;
-            }
-            if (b != FG_NONE && --g->refs[b] == 0) {
-                g->mark[b] = (uint32_t)head;
-                head = b;
-            }
-        }
+            if (a != FG_NONE)
+                fg_release_push(g, a, &head);
+            if (b != FG_NONE)
+                fg_release_push(g, b, &head);
         }
         free_slot(g, x);
     }
@@ -324,21 +203,7 @@ void fg_release(fg_graph *g, fg_id head)
 void fg_block_drop(fg_graph *g, fg_block *b)
 {
     fg_id head = FG_NONE;
-    drop_block(g, b, &head);
-    fg_release(g, head);
-}
-
-void fg_stack_drop(fg_graph *g, fg_stack *s)
-{
-    fg_id head = FG_NONE;
-    drop_stack(g, s, &head);
-    fg_release(g, head);
-}
-
-void fg_tape_free(fg_graph *g, fg_tape *t)
-{
-    fg_id head = FG_NONE;
-    drop_tape(g, t, &head);
+    fg_block_release(g, b, &head);
     fg_release(g, head);
 }
 

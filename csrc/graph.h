@@ -14,13 +14,7 @@
 #ifndef FASTGRAD_GRAPH_H
 #define FASTGRAD_GRAPH_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-typedef int32_t fg_id;
-
-/* Id 0 is never a node: it marks "no operand" in a node and "no node" in a result. */
-#define FG_NONE 0
+#include "fg.h"
 
 /* The mark of a leaf: never a walk's stamp, so a walk passes leaves by their mark
  * alone (a leaf has nothing to pass back and is never entered). */
@@ -53,37 +47,7 @@ typedef struct fg_pair {
     fg_block *x;      /* n inputs */
 } fg_pair;
 
-/* A stack of dense layers, shared by every call of it: layer l has nout neurons,
- * rows[first .. first+nout), each a block of nin weights then the bias (one reference
- * each), and activation act (an fg_op: FG_RELU, FG_TANH, FG_SIGMOID, or FG_LEAF for
- * none). Every layer but the last is hidden. One allocation: layers, then rows. */
-typedef struct fg_stack_layer {
-    int32_t nin, nout, act, first;
-} fg_stack_layer;
-
-typedef struct fg_stack {
-    int32_t refs;
-    int32_t nlayers;     /* at least 2 */
-    int32_t units;       /* neurons in all layers */
-    uint8_t leaves;      /* every hidden row is leaves only: the walk skips them whole */
-    uint8_t nodes;       /* no row holds a constant */
-    uint8_t runs;        /* each row's ids run on by one (fg_block.runs), and no node
-                            fills two slots of the rows */
-    fg_id lo, hi;        /* with runs: the least and greatest id in the first layer's rows */
-    fg_stack_layer *layer;
-    fg_block **rows;
-} fg_stack;
-
-/* What an FG_NET node (one call of a stack, its hidden layers) keeps: the inputs,
- * and per neuron u what its dot and activation nodes would hold in the unfused graph:
- * h[u] the activation's data (hidden neurons), gh[u] its grad, gz[u] the dot's grad
- * (where an activation follows). One allocation: the arrays follow the header. */
-typedef struct fg_tape {
-    fg_stack *stack;   /* one reference */
-    fg_block *x;       /* the inputs, one reference */
-    double *h, *gh, *gz;
-    double *in;        /* the inputs' data at the call (x->n of them) */
-} fg_tape;
+struct fg_tape; /* net.h */
 
 typedef union fg_kids {
     struct {
@@ -92,10 +56,16 @@ typedef union fg_kids {
                         FG_HEAD: a is its FG_NET node, b its neuron in the last layer */
     fg_block *sum;   /* FG_SUM */
     fg_pair *dot;    /* FG_DOT */
-    fg_tape *tape;   /* FG_NET */
+    struct fg_tape *tape; /* FG_NET */
 } fg_kids;
 
-typedef struct fg_graph {
+typedef struct fg_graph fg_graph;
+
+/* An n-ary op's release rule: let go of node id's operands, putting each node only it
+ * kept alive on the release worklist *head (fg_release_push). */
+typedef void (*fg_release_fn)(fg_graph *g, fg_id id, fg_id *head);
+
+struct fg_graph {
     /* node arrays, each of length cap */
     double *data;
     double *grad;
@@ -124,22 +94,16 @@ typedef struct fg_graph {
 
     /* called for a node with FG_FLAG_NOTE as it is freed */
     void (*drop_note)(fg_id id);
-} fg_graph;
 
-/* Error codes of the operations; 0 is success. */
-enum fg_err {
-    FG_OK = 0,
-    FG_ENOMEM,      /* the store cannot grow */
-    FG_EZERODIV,    /* x / 0 */
-    FG_EPOWZERO,    /* 0 ** negative */
-    FG_EDOMAIN,     /* log(x <= 0), sqrt(x < 0), negative ** non-integer */
-    FG_EOVERFLOW,   /* x ** y overflowed (Python: OverflowError(ERANGE)) */
-    FG_ERANGE,      /* exp(x) overflowed (Python: "math range error") */
+    /* per op: its release rule, NULL where the operands are kids.bin.a and .b */
+    const fg_release_fn *release_rules;
 };
 
-/* An empty store; -1 when even that cannot be allocated. The store lives as long as
- * the process (the facade's one graph), so there is no destructor. */
-int fg_init(fg_graph *g);
+/* An empty store whose nodes are released by release_rules[op] (ops.c's
+ * fg_release_rules: the store knows no op beyond fg.h); -1 when even that cannot be
+ * allocated. The store lives as long as the process (the facade's one graph), so
+ * there is no destructor. */
+int fg_init(fg_graph *g, const fg_release_fn *release_rules);
 
 /* Cap the number of live nodes (clamped to what ids can address); nodes alive above
  * a lowered cap stay, and new ones fail until enough have died. For tests of the
@@ -172,7 +136,7 @@ static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
     g->op[id] = (uint8_t)op;
     g->flags[id] = 0;
     g->refs[id] = owner != NULL;
-    g->mark[id] = op == 0 /* FG_LEAF */ ? FG_LEAF_MARK : 0;
+    g->mark[id] = op == FG_LEAF ? FG_LEAF_MARK : 0;
     g->owner[id] = owner;
     g->live++;
     return id;
@@ -205,23 +169,24 @@ void fg_block_seal(fg_graph *g, fg_block *b);
 /* Let go of one reference; the last frees the block and drops its references. */
 void fg_block_drop(fg_graph *g, fg_block *b);
 
-/* A stack of nlayers layers and units neurons, holding one reference (the caller's),
- * for the caller to fill (layer[], rows[] with sealed blocks it gives a reference to,
- * leaves); NULL when memory runs out. Dropped as blocks are. */
-fg_stack *fg_stack_new(fg_graph *g, int32_t nlayers, int32_t units);
-void fg_stack_drop(fg_graph *g, fg_stack *s);
+/* As fg_block_drop, but the nodes only b kept alive go on the release worklist *head
+ * (for a release rule). */
+void fg_block_release(fg_graph *g, fg_block *b, fg_id *head);
 
-/* A tape for one call of s on inputs x (references taken on both), gh and gz zero,
- * h and in for the caller to fill;
- * NULL when memory runs out. Freed with its FG_NET node. */
-fg_tape *fg_tape_new(fg_graph *g, fg_stack *s, fg_block *x);
-void fg_tape_free(fg_graph *g, fg_tape *t);
+/* A dot's operand pair, recycled (dot nodes come and go by the thousand per training
+ * step); NULL when memory runs out. */
+fg_pair *fg_pair_take(fg_graph *g);
+void fg_pair_give(fg_graph *g, fg_pair *d);
 
-/* A new sum node over terms, or dot node over weights w and inputs x (w->n == x->n + 1),
- * taking a reference on each block. FG_NONE when the store cannot grow. */
-fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner);
-fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner);
-
+/* For a release rule: drop the reference on operand id, putting id on the release
+ * worklist *head if it was the last. */
+static inline void fg_release_push(fg_graph *g, fg_id id, fg_id *head)
+{
+    if (--g->refs[id] == 0) {
+        g->mark[id] = (uint32_t)*head;
+        *head = id;
+    }
+}
 
 /* Drop one reference; free the node, and what only it kept alive, when none remain. */
 static inline void fg_decref(fg_graph *g, fg_id id)

@@ -1,8 +1,83 @@
 /* Fused networks; see net.h. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "net.h"
+#include "nary.h"
 #include "ops.h"
+
+static size_t stack_bytes(int32_t nlayers, int32_t units)
+{
+    return sizeof(fg_stack) + (size_t)nlayers * sizeof(fg_stack_layer)
+           + (size_t)units * sizeof(fg_block *);
+}
+
+fg_stack *fg_stack_new(fg_graph *g, int32_t nlayers, int32_t units)
+{
+    fg_stack *s;
+    if (nlayers < 0 || units < 0 || !(s = calloc(1, stack_bytes(nlayers, units))))
+        return NULL;
+    s->refs = 1;
+    s->nlayers = nlayers;
+    s->units = units;
+    s->layer = (fg_stack_layer *)(s + 1);
+    s->rows = (fg_block **)(s->layer + nlayers);
+    g->block_bytes += stack_bytes(nlayers, units);
+    return s;
+}
+
+/* Let go of one reference on s; the last frees it and puts what only its rows (NULL
+ * where never filled) kept alive on the release worklist *head. */
+static void release_stack(fg_graph *g, fg_stack *s, fg_id *head)
+{
+    if (--s->refs > 0)
+        return;
+    for (int32_t u = 0; u < s->units; u++)
+        if (s->rows[u])
+            fg_block_release(g, s->rows[u], head);
+    g->block_bytes -= stack_bytes(s->nlayers, s->units);
+    free(s);
+}
+
+void fg_stack_drop(fg_graph *g, fg_stack *s)
+{
+    fg_id head = FG_NONE;
+    release_stack(g, s, &head);
+    fg_release(g, head);
+}
+
+static size_t tape_bytes(int32_t units, int32_t nin)
+{
+    return sizeof(fg_tape) + (3 * (size_t)units + (size_t)nin) * sizeof(double);
+}
+
+/* A tape for one call of s on inputs x (references taken on both), gh and gz zero,
+ * h and in for the forward to fill; NULL when memory runs out. */
+static fg_tape *tape_new(fg_graph *g, fg_stack *s, fg_block *x)
+{
+    fg_tape *t = malloc(tape_bytes(s->units, x->n));
+    if (!t)
+        return NULL;
+    t->stack = s;
+    t->x = x;
+    s->refs++;
+    x->refs++;
+    t->h = (double *)(t + 1);
+    t->gh = t->h + s->units;
+    t->gz = t->gh + s->units;
+    t->in = t->gz + s->units;
+    memset(t->gh, 0, 2 * (size_t)s->units * sizeof(double));
+    g->block_bytes += tape_bytes(s->units, x->n);
+    return t;
+}
+
+static void release_tape(fg_graph *g, fg_tape *t, fg_id *head)
+{
+    g->block_bytes -= tape_bytes(t->stack->units, t->x->n);
+    fg_block_release(g, t->x, head);
+    release_stack(g, t->stack, head);
+    free(t);
+}
 
 static int compare_ids(const void *a, const void *b)
 {
@@ -96,7 +171,7 @@ static inline void forward_rows(const fg_graph *g, fg_block *const *rows, int32_
                     a[i] = a[i] + FG_WEIGHT(i, k) * in[k];
 #undef FG_WEIGHT
         for (i = 0; i < n; i++)
-            fg_forward(act, a[i], 0.0, &out[j + i]); /* activations cannot fail */
+            out[j + i] = fg_activate(act, a[i]);
     }
 }
 
@@ -127,14 +202,16 @@ void fg_net_forward(const fg_graph *g, const fg_stack *s, const fg_block *x, dou
 fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads)
 {
     const fg_stack_layer *last = &s->layer[s->nlayers - 1];
-    fg_tape *t = fg_tape_new(g, s, x);
+    fg_tape *t = tape_new(g, s, x);
     fg_id net;
     int32_t j;
     if (!t)
         return FG_NONE;
     fg_net_forward(g, s, x, t->in, t->h); /* the output layer's values too: the heads' data */
     if ((net = fg_take_slot(g, FG_NET, 0.0, NULL)) == FG_NONE) {
-        fg_tape_free(g, t);
+        fg_id head = FG_NONE;
+        release_tape(g, t, &head);
+        fg_release(g, head);
         return FG_NONE;
     }
     g->kids[net].tape = t;
@@ -163,7 +240,7 @@ static inline double dot_grad(fg_tape *t, int act, int32_t u, double out, double
 {
     if (act == FG_LEAF)
         return gr;
-    t->gz[u] += fg_act_slope(act, out) * gr;
+    fg_act_backward(act, out, gr, &t->gz[u]);
     return t->gz[u];
 }
 
@@ -194,7 +271,7 @@ static inline void back_to_hidden(fg_graph *g, const fg_block *w, double gr, con
 
 void fg_head_backward(fg_graph *g, fg_id id)
 {
-    fg_tape *t = g->kids[g->kids[id].bin.a].tape;
+    fg_tape *t = fg_call_tape(g, g->kids[id].bin.a);
     const fg_stack *s = t->stack;
     const fg_stack_layer *L = &s->layer[s->nlayers - 1], *below = L - 1;
     int32_t u = L->first + g->kids[id].bin.b;
@@ -289,9 +366,9 @@ static void back_to_inputs(fg_graph *g, const fg_stack *s, const fg_block *x, co
         grad[rows[j]->ids[0] + L->nin] += gr[j];
 }
 
-void fg_net_backward(fg_graph *g, fg_id id)
+void fg_call_backward(fg_graph *g, fg_id id)
 {
-    fg_tape *t = g->kids[id].tape;
+    fg_tape *t = fg_call_tape(g, id);
     const fg_stack *s = t->stack;
     for (int32_t l = s->nlayers - 2; l >= 0; l--) {
         const fg_stack_layer *L = &s->layer[l];
@@ -321,27 +398,29 @@ void fg_net_backward(fg_graph *g, fg_id id)
             if (l > 0)
                 back_to_hidden(g, s->rows[u], gr, t->h + L[-1].first, t->gh + L[-1].first);
             else
-                fg_dot_backward(g, s->rows[u], t->x, gr);
+                fg_dot_backward_blocks(g, s->rows[u], t->x, gr);
         }
     }
 }
 
-fg_id fg_net_operand(const fg_graph *g, fg_id id, int32_t *k)
+fg_id fg_head_operand(const fg_graph *g, fg_id id, int32_t *k)
 {
-    if (g->op[id] == FG_HEAD) {
-        const fg_block *row = fg_head_row(g, id);
-        if (*k == 0) {
-            (*k)++;
-            return g->kids[id].bin.a;
-        }
-        while (*k <= row->n) {
-            fg_id c = row->ids[(*k)++ - 1];
-            if (c != FG_NONE)
-                return c;
-        }
-        return FG_NONE;
+    const fg_block *row = fg_head_row(g, id);
+    if (*k == 0) {
+        (*k)++;
+        return g->kids[id].bin.a;
     }
-    const fg_tape *t = g->kids[id].tape;
+    while (*k <= row->n) {
+        fg_id c = row->ids[(*k)++ - 1];
+        if (c != FG_NONE)
+            return c;
+    }
+    return FG_NONE;
+}
+
+fg_id fg_call_operand(const fg_graph *g, fg_id id, int32_t *k)
+{
+    const fg_tape *t = fg_call_tape(g, id);
     const fg_stack *s = t->stack;
     for (;;) {
         int32_t i = (*k)++, l;
@@ -366,8 +445,35 @@ fg_id fg_net_operand(const fg_graph *g, fg_id id, int32_t *k)
     }
 }
 
+/* The whole call again, on its operands' data as they are now: the heads then read
+ * their values from the tape. The node's own data stays 0. */
+int fg_call_forward(fg_graph *g, fg_id id)
+{
+    fg_tape *t = fg_call_tape(g, id);
+    fg_net_forward(g, t->stack, t->x, t->in, t->h);
+    return FG_OK;
+}
+
+int fg_head_forward(fg_graph *g, fg_id id)
+{
+    const fg_tape *t = fg_call_tape(g, g->kids[id].bin.a);
+    const fg_stack_layer *last = &t->stack->layer[t->stack->nlayers - 1];
+    g->data[id] = t->h[last->first + g->kids[id].bin.b];
+    return FG_OK;
+}
+
+void fg_call_release(fg_graph *g, fg_id id, fg_id *head)
+{
+    release_tape(g, fg_call_tape(g, id), head);
+}
+
+void fg_head_release(fg_graph *g, fg_id id, fg_id *head)
+{
+    fg_release_push(g, g->kids[id].bin.a, head); /* kids.bin.b is a neuron, no node */
+}
+
 int fg_head_act(const fg_graph *g, fg_id id)
 {
-    const fg_stack *s = g->kids[g->kids[id].bin.a].tape->stack;
+    const fg_stack *s = fg_call_tape(g, g->kids[id].bin.a)->stack;
     return s->layer[s->nlayers - 1].act;
 }

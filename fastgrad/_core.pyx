@@ -22,6 +22,7 @@ import numpy as np
 from fastgrad._state import reals
 
 from fastgrad._graph cimport *
+from fastgrad._ops cimport *  # the op codes, generated from csrc/ops.def by setup.py
 
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 cdef fg_graph G
-if fg_init(&G):
+if fg_init(&G, fg_release_rules):
     raise MemoryError("fastgrad: cannot allocate the graph store")
 
 # The grad mode is per thread, as in PyTorch: no_grad in one thread leaves the
@@ -68,6 +69,8 @@ cdef int _raise(int err) except -1:
         raise OverflowError(34, "Numerical result out of range")
     if err == FG_ERANGE:
         raise OverflowError("math range error")
+    if err == FG_EBADOP:
+        raise SystemError("fastgrad: a node has an op code no rule knows (corrupt store)")
     raise MemoryError("fastgrad: no room for another node (out of memory or at the node limit)")
 
 
@@ -335,6 +338,13 @@ cdef class Value:
     def zero_grad(self) -> None:
         G.grad[self.id] = 0.0
 
+    def _recompute(self) -> None:
+        """Recompute this node's data from its operands' data as they are now, as a
+        replay does node by node (a leaf keeps its data). For tests of that path."""
+        cdef int err = fg_forward_node(&G, self.id)
+        if err:
+            _raise(err)
+
 
 # -- making nodes ----------------------------------------------------------------------
 
@@ -548,7 +558,7 @@ cdef class Dense:
         """The outputs on inputs xs as a sealed block holding one reference (under
         no_grad: constants, no node at all)."""
         cdef Py_ssize_t j, k
-        cdef double data, out = 0.0
+        cdef double data, out
         cdef fg_id d, a
         cdef fg_block *ys
         if self.nin >= 0 and xs.n != self.nin:
@@ -558,7 +568,7 @@ cdef class Dense:
             raise MemoryError("fastgrad: cannot allocate an operand block")
         for j in range(self.nout):
             data = fg_forward_dot(&G, self.rows[j], xs)
-            fg_forward(self.code, data, 0.0, &out)  # activations cannot fail
+            out = fg_activate(self.code, data)
             ys.cst[j] = out
             ys.ids[j] = FG_NONE
             if fastgrad_grad_off:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the compiled core with AddressSanitizer + UndefinedBehaviorSanitizer (in place,
-# in a scratch copy of the tree) and run the test suite on it. Any report fails the run.
+# Build the compiled core with AddressSanitizer + UndefinedBehaviorSanitizer and the C
+# asserts on (-UNDEBUG; in place, in a scratch copy of the tree) and run the test suite
+# on it. Any report or failed assert fails the run.
 #   scripts/sanitize.sh [pytest args...]      e.g. scripts/sanitize.sh tests/test_engine_api.py
 # Needs gcc with libasan/libubsan (Debian: gcc). CPython itself is not instrumented, so
 # the ASan runtime is preloaded and leak checking (CPython keeps memory at exit) is off.
@@ -11,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 git -C "$repo" ls-files -z --cached --others --exclude-standard | (cd "$repo" && xargs -0 cp --parents -t "$work")
 
 cd "$work"
-FASTGRAD_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+FASTGRAD_CFLAGS="-O1 -g -UNDEBUG -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 FASTGRAD_LDFLAGS="-fsanitize=address,undefined" \
     python3 setup.py -q build_ext --inplace >build.log 2>&1 || { cat build.log; exit 1; }
 
