@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "graph.h"
+#include "store.h"
 
 /* torch.optim.SGD (no dampening, no nesterov) on the nodes ids[0..n). */
 void fg_sgd_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double momentum,

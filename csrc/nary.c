@@ -3,33 +3,34 @@
 
 /* -- FG_SUM ---------------------------------------------------------------------------- */
 
-fg_id fg_sum(fg_graph *g, double data, fg_block *terms, void *owner)
+fg_id fg_sum_new(fg_graph *g, double data, fg_block *terms, void *owner)
 {
     fg_id id = fg_take_slot(g, FG_SUM, data, owner);
     if (id == FG_NONE)
         return FG_NONE;
+    assert(terms->sealed);
     terms->refs++;
-    g->kids[id].sum = terms;
+    g->kids[id].ext = terms;
     return id;
 }
 
-double fg_forward_sum(const fg_graph *g, const fg_block *terms)
+double fg_sum_value(const fg_graph *g, const fg_block *terms)
 {
     double acc = 0.0;
     for (int32_t i = 0; i < terms->n; i++)
-        acc = acc + fg_slot(g, terms, i);
+        acc = acc + fg_block_value(g, terms, i);
     return acc;
 }
 
 int fg_sum_forward(fg_graph *g, fg_id id)
 {
-    g->data[id] = fg_forward_sum(g, g->kids[id].sum);
+    g->data[id] = fg_sum_value(g, fg_sum_terms(g, id));
     return FG_OK;
 }
 
 fg_id fg_sum_operand(const fg_graph *g, fg_id id, int32_t *k)
 {
-    const fg_block *b = g->kids[id].sum;
+    const fg_block *b = fg_sum_terms(g, id);
     while (*k < b->n) {
         fg_id x = b->ids[(*k)++];
         if (x != FG_NONE)
@@ -40,41 +41,42 @@ fg_id fg_sum_operand(const fg_graph *g, fg_id id, int32_t *k)
 
 void fg_sum_release(fg_graph *g, fg_id id, fg_id *head)
 {
-    fg_block_release(g, g->kids[id].sum, head);
+    fg_block_release(g, fg_sum_terms(g, id), head);
 }
 
 /* -- FG_DOT ---------------------------------------------------------------------------- */
 
-fg_id fg_dot(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
+fg_id fg_dot_new(fg_graph *g, double data, fg_block *w, fg_block *x, void *owner)
 {
-    fg_pair *d = fg_pair_take(g);
+    fg_pair *d = fg_cell_take(g);
     fg_id id;
     if (!d)
         return FG_NONE;
     if ((id = fg_take_slot(g, FG_DOT, data, owner)) == FG_NONE) {
-        fg_pair_give(g, d);
+        fg_cell_give(g, d);
         return FG_NONE;
     }
+    assert(w->sealed && x->sealed && w->n == x->n + 1);
     d->w = w;
     d->x = x;
     w->refs++;
     x->refs++;
-    g->kids[id].dot = d;
+    g->kids[id].ext = d;
     return id;
 }
 
-double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x)
+double fg_dot_value(const fg_graph *g, const fg_block *w, const fg_block *x)
 {
     int32_t n = x->n;
-    double acc = fg_slot(g, w, n);
+    double acc = fg_block_value(g, w, n);
     for (int32_t i = 0; i < n; i++)
-        acc = acc + fg_slot(g, w, i) * fg_slot(g, x, i);
+        acc = acc + fg_block_value(g, w, i) * fg_block_value(g, x, i);
     return acc;
 }
 
 int fg_dot_forward(fg_graph *g, fg_id id)
 {
-    g->data[id] = fg_forward_dot(g, g->kids[id].dot->w, g->kids[id].dot->x);
+    g->data[id] = fg_dot_value(g, fg_dot_pair(g, id)->w, fg_dot_pair(g, id)->x);
     return FG_OK;
 }
 
@@ -88,7 +90,7 @@ static fg_id dot_slot(const fg_pair *d, int32_t k)
 
 fg_id fg_dot_operand(const fg_graph *g, fg_id id, int32_t *k)
 {
-    const fg_pair *d = g->kids[id].dot;
+    const fg_pair *d = fg_dot_pair(g, id);
     while (*k < 2 * d->x->n + 1) {
         fg_id x = dot_slot(d, (*k)++);
         if (x != FG_NONE)
@@ -99,8 +101,8 @@ fg_id fg_dot_operand(const fg_graph *g, fg_id id, int32_t *k)
 
 void fg_dot_release(fg_graph *g, fg_id id, fg_id *head)
 {
-    fg_pair *d = g->kids[id].dot;
+    fg_pair *d = fg_dot_pair(g, id);
     fg_block_release(g, d->w, head);
     fg_block_release(g, d->x, head);
-    fg_pair_give(g, d);
+    fg_cell_give(g, d);
 }

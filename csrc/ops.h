@@ -10,7 +10,6 @@
 
 #include <math.h>
 
-#include "graph.h"
 #include "nary.h"
 #include "net.h"
 

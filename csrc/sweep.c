@@ -10,10 +10,10 @@
 static uint64_t next_epoch(fg_graph *g)
 {
     uint32_t stamp = (uint32_t)++g->epoch;
-    if (stamp == 0 || stamp == FG_LEAF_MARK) { /* stamps wrapped: forget the old ones */
+    if (stamp == 0 || stamp == FG_LEAF_STAMP) { /* stamps wrapped: forget the old ones */
         for (fg_id id = 1; id < g->top; id++)
             if (g->op[id] != FG_FREE)
-                g->mark[id] = g->op[id] == FG_LEAF ? FG_LEAF_MARK : 0;
+                g->visit[id].stamp = g->op[id] == FG_LEAF ? FG_LEAF_STAMP : 0;
         g->epoch += stamp == 0 ? 1 : 2;
     }
     return g->epoch;
@@ -68,23 +68,23 @@ static ptrdiff_t topological_order(fg_graph *g, fg_id root)
     w.sp = 0;
     w.epoch = next_epoch(g);
     w.stamp = (uint32_t)w.epoch;
-    if (g->op[root] == FG_LEAF) { /* nothing to walk, and a leaf keeps its mark */
+    if (g->op[root] == FG_LEAF) { /* nothing to walk, and a leaf keeps its stamp */
         g->order[0] = root;
         return 1;
     }
-    g->stack[w.sp++] = root;
+    g->walk[w.sp++] = root;
     while (w.sp) {
-        fg_id x = g->stack[--w.sp];
+        fg_id x = g->walk[--w.sp];
         if (x < 0) {
             x = ~x;
             settle(g, x, &w);
             g->order[n++] = x;
             continue;
         }
-        if (g->mark[x] == w.stamp) /* entered through another parent since it was pushed */
+        if (g->visit[x].stamp == w.stamp) /* entered through another parent since pushed */
             continue;
-        g->mark[x] = w.stamp;
-        g->stack[w.sp++] = ~x;
+        g->visit[x].stamp = w.stamp;
+        g->walk[w.sp++] = ~x;
         if (push_operands(g, x, &w))
             return -1;
     }

@@ -3,14 +3,14 @@
 #ifndef FASTGRAD_SWEEP_H
 #define FASTGRAD_SWEEP_H
 
-#include "graph.h"
+#include "blocks.h"
 
 /* micrograd's rule: set root's grad to 1 and add d(root)/d(node) into the grad of
  * every node root depends on. Iterative: no depth limit. FG_OK or FG_ENOMEM (then
  * no grad has changed). */
 int fg_backward(fg_graph *g, fg_id root);
 
-/* One topological walk: the depth-first stack is g->stack[0 .. sp). */
+/* One topological walk: the depth-first stack is g->walk[0 .. sp). */
 typedef struct fg_walk {
     size_t sp;
     uint64_t epoch;  /* this walk's number: a block whose nodes it has all seen keeps it */
@@ -20,16 +20,16 @@ typedef struct fg_walk {
 /* A block whose nodes the walk need not look at: leaves only, or all seen already. */
 static inline int fg_walk_settled(const fg_block *b, const fg_walk *w)
 {
-    return b->leaves || b->mark == w->epoch;
+    return b->all_leaves || b->settled_in == w->epoch;
 }
 
 /* Is c an operand the walk must enter: a node with operands, not yet stamped? Leaves
- * have nothing to pass back, so the walk neither stamps nor orders them (their mark,
- * FG_LEAF_MARK, tells them apart without a look at their op). */
+ * have nothing to pass back, so the walk neither stamps nor orders them (their stamp,
+ * FG_LEAF_STAMP, tells them apart without a look at their op). */
 static inline int fg_walk_enters(const fg_graph *g, fg_id c, const fg_walk *w)
 {
-    uint32_t m = g->mark[c]; /* FG_NONE's mark is FG_LEAF_MARK too: no operand, no entry */
-    return m != w->stamp && m != FG_LEAF_MARK;
+    uint32_t m = g->visit[c].stamp; /* FG_NONE's is FG_LEAF_STAMP too: no operand, no entry */
+    return m != w->stamp && m != FG_LEAF_STAMP;
 }
 
 /* Room for n more entries on the walk's stack; -1 if it cannot grow. */
@@ -42,7 +42,7 @@ static inline int fg_walk_room(fg_graph *g, const fg_walk *w, size_t n)
 static inline void fg_walk_push(fg_graph *g, fg_id c, fg_walk *w)
 {
     if (fg_walk_enters(g, c, w))
-        g->stack[w->sp++] = c;
+        g->walk[w->sp++] = c;
 }
 
 /* Push the nodes of block b the walk must enter, last slot first, unless b is settled.
@@ -61,7 +61,7 @@ static inline int fg_walk_push_block(fg_graph *g, const fg_block *b, fg_walk *w)
 /* Once every node of b is walked, b is settled for the rest of the walk. */
 static inline void fg_walk_settle(fg_block *b, const fg_walk *w)
 {
-    b->mark = w->epoch;
+    b->settled_in = w->epoch;
 }
 
 #endif

@@ -49,10 +49,10 @@ cdef extern from *:
 # label of each labelled node; the store flags those and tells us when one dies
 cdef dict _notes = {}
 
-cdef void _drop_note(fg_id id) noexcept:
+cdef void _drop_label(fg_id id) noexcept:
     _notes.pop(id, None)
 
-G.drop_note = _drop_note
+G.drop_label = _drop_label
 
 cdef tuple _OP_NAMES = tuple(fg_op_name[i].decode() for i in range(<int>FG_NOPS))
 
@@ -131,20 +131,18 @@ cdef class Value:
     def __init__(self, data, label: str = ""):
         cdef double x = _to_double(data)
         cdef fg_id old = self.id
-        cdef fg_id id = fg_node(&G, FG_LEAF, x, FG_NONE, FG_NONE, 0.0, <void *>self)
+        cdef fg_id id = fg_leaf(&G, x, <void *>self)
         if id == FG_NONE:
             _raise(FG_ENOMEM)
         self.id = id
         if old != FG_NONE:  # __init__ called again on a live Value
-            G.owner[old] = NULL
-            fg_decref(&G, old)
+            fg_disown(&G, old)
         if label:
             self.label = label
 
     def __dealloc__(self):
         if self.id != FG_NONE:
-            G.owner[self.id] = NULL
-            fg_decref(&G, self.id)
+            fg_disown(&G, self.id)
 
     # -- attributes ------------------------------------------------------------------
     @property
@@ -175,10 +173,10 @@ cdef class Value:
             raise TypeError(f"label must be a str, not {type(value).__name__}")
         if value:
             _notes[self.id] = value
-            G.flags[self.id] |= FG_FLAG_NOTE
+            fg_set_flag(&G, self.id, FG_FLAG_LABEL, True)
         else:
             _notes.pop(self.id, None)
-            G.flags[self.id] &= ~FG_FLAG_NOTE
+            fg_set_flag(&G, self.id, FG_FLAG_LABEL, False)
 
     @property
     def _op(self) -> str:
@@ -361,7 +359,7 @@ cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
     cdef Value v = Value.__new__(Value)
     if not fastgrad_grad_off:
         return _own(v, fg_node(&G, op, data, a, b, c, <void *>v))
-    return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
+    return _own(v, fg_leaf(&G, data, <void *>v))
 
 
 cdef inline Value _vv(int op, Value a, Value b):
@@ -382,13 +380,12 @@ cdef inline Value _vc(int op, Value a, double c):
 
 cdef Value _facade(fg_id id):
     """The one facade of node id, made if it has none."""
-    cdef void *o = G.owner[id]
+    cdef void *o = fg_owner(&G, id)
     if o != NULL:
         return <Value>o
     cdef Value v = Value.__new__(Value)
     v.id = id
-    G.owner[id] = <void *>v
-    G.refs[id] += 1
+    fg_adopt(&G, id, <void *>v)
     return v
 
 
@@ -407,11 +404,9 @@ cdef list _children(fg_id id):
 cdef int _fill_slot(fg_block *b, int32_t i, object x) except -1:
     """Slot i of b: x's node, or x as a constant."""
     if isinstance(x, Value):
-        b.ids[i] = (<Value>x).id
-        b.cst[i] = 0.0
+        fg_block_fill(b, i, (<Value>x).id, 0.0)
     else:
-        b.cst[i] = _to_double(x)
-        b.ids[i] = FG_NONE
+        fg_block_fill(b, i, FG_NONE, _to_double(x))
     return 0
 
 
@@ -435,11 +430,11 @@ def sum(values) -> Value:
     """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
     cdef Value v = Value.__new__(Value)
     cdef fg_block *t = _block_of(list(values))
-    cdef double data = fg_forward_sum(&G, t)
+    cdef double data = fg_sum_value(&G, t)
     try:
         if fastgrad_grad_off:
-            return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
-        return _own(v, fg_sum(&G, data, t, <void *>v))
+            return _own(v, fg_leaf(&G, data, <void *>v))
+        return _own(v, fg_sum_new(&G, data, t, <void *>v))
     finally:
         fg_block_drop(&G, t)
 
@@ -455,10 +450,10 @@ def dot(ws, xs, bias=0.0) -> Value:
     cdef fg_block *x = NULL
     try:
         x = _block_of(xl)
-        data = fg_forward_dot(&G, w, x)
+        data = fg_dot_value(&G, w, x)
         if fastgrad_grad_off:
-            return _own(v, fg_node(&G, FG_LEAF, data, FG_NONE, FG_NONE, 0.0, <void *>v))
-        return _own(v, fg_dot(&G, data, w, x, <void *>v))
+            return _own(v, fg_leaf(&G, data, <void *>v))
+        return _own(v, fg_dot_new(&G, data, w, x, <void *>v))
     finally:
         fg_block_drop(&G, w)
         if x != NULL:
@@ -488,8 +483,7 @@ cdef list _outputs(fg_block *ys):
                 outs.append(_facade(ys.ids[j]))
             else:
                 v = Value.__new__(Value)
-                outs.append(_own(v, fg_node(&G, FG_LEAF, ys.cst[j], FG_NONE, FG_NONE, 0.0,
-                                            <void *>v)))
+                outs.append(_own(v, fg_leaf(&G, ys.cst[j], <void *>v)))
     finally:
         fg_block_drop(&G, ys)
     return outs
@@ -567,13 +561,12 @@ cdef class Dense:
         if ys == NULL:
             raise MemoryError("fastgrad: cannot allocate an operand block")
         for j in range(self.nout):
-            data = fg_forward_dot(&G, self.rows[j], xs)
+            data = fg_dot_value(&G, self.rows[j], xs)
             out = fg_activate(self.code, data)
-            ys.cst[j] = out
-            ys.ids[j] = FG_NONE
             if fastgrad_grad_off:
+                fg_block_fill(ys, <int32_t>j, FG_NONE, out)
                 continue
-            d = fg_dot(&G, data, self.rows[j], xs, NULL)
+            d = fg_dot_new(&G, data, self.rows[j], xs, NULL)
             a = d
             if d != FG_NONE and self.code != FG_LEAF:
                 a = fg_node(&G, self.code, out, d, FG_NONE, 0.0, NULL)
@@ -584,7 +577,7 @@ cdef class Dense:
                     fg_discard(&G, ys.ids[k])
                 fg_block_drop(&G, ys)
                 _raise(FG_ENOMEM)
-            ys.ids[j] = a
+            fg_block_fill(ys, <int32_t>j, a, 0.0)
         fg_block_seal(&G, ys)
         return ys
 
@@ -615,48 +608,48 @@ cdef class Network:
     one before's. With the graph on, a call makes one node ("mlp") for all the hidden
     layers and one per output neuron (a "dot", or its activation's name) whose
     operands are that node and the neuron's weights and bias: the hidden activations
-    are values on the mlp node's tape, not nodes (csrc/net.h). The numbers, grads
+    are values the mlp node keeps, not nodes (csrc/net.h). The numbers, grads
     included, are those of the unfused layers, bit for bit.
     """
 
     cdef readonly list layers
     cdef readonly str name  # for error messages: "{name} takes 2 inputs, got 3"
     cdef readonly bint unwrap  # a single output is returned bare, not in a list
-    cdef fg_stack *stack  # NULL: calls go layer by layer (one layer, or sizes that do not chain)
+    cdef fg_net *net  # NULL: calls go layer by layer (one layer, or sizes that do not chain)
 
     def __cinit__(self):
-        self.stack = NULL
+        self.net = NULL
 
     def __init__(self, layers, str name not None="Network", bint unwrap=False):
-        cdef Py_ssize_t l, j, units = 0
+        cdef Py_ssize_t l, nl
         cdef Dense d
+        cdef fg_layer_spec *specs
+        if self.net != NULL:  # __init__ called again
+            fg_net_drop(&G, self.net)
+            self.net = NULL
         self.name = name
         self.unwrap = unwrap
         self.layers = _denses(layers, name)
+        nl = len(self.layers)
         for l, d in enumerate(self.layers):
             if d.nout == 0 or (l > 0 and d.nin != (<Dense>self.layers[l - 1]).nout):
                 return
-            units += d.nout
-        if len(self.layers) < 2:
+        if nl < 2:
             return
-        self.stack = fg_stack_new(&G, <int32_t>len(self.layers), <int32_t>units)
-        if self.stack == NULL:
+        specs = <fg_layer_spec *>malloc(nl * sizeof(fg_layer_spec))
+        if specs == NULL:
             raise MemoryError("fastgrad: cannot allocate a network")
-        units = 0
         for l, d in enumerate(self.layers):
-            self.stack.layer[l].nin = <int32_t>d.nin
-            self.stack.layer[l].nout = <int32_t>d.nout
-            self.stack.layer[l].act = d.code
-            self.stack.layer[l].first = <int32_t>units
-            for j in range(d.nout):
-                d.rows[j].refs += 1
-                self.stack.rows[units + j] = d.rows[j]
-            units += d.nout
-        fg_stack_finish(self.stack)
+            specs[l].nin, specs[l].nout, specs[l].act = d.nin, d.nout, d.code
+            specs[l].rows = d.rows
+        self.net = fg_net_new(&G, <int32_t>nl, specs)
+        free(specs)
+        if self.net == NULL:
+            raise MemoryError("fastgrad: cannot allocate a network")
 
     def __dealloc__(self):
-        if self.stack != NULL:
-            fg_stack_drop(&G, self.stack)
+        if self.net != NULL:
+            fg_net_drop(&G, self.net)
 
     def __repr__(self) -> str:
         return f"Network({self.layers!r}, {self.name!r}, unwrap={self.unwrap})"
@@ -677,9 +670,9 @@ cdef class Network:
         cdef fg_block *xs = _block_of(xl)
         cdef fg_block *ys
         try:
-            if self.stack != NULL and not fastgrad_grad_off:
+            if self.net != NULL and not fastgrad_grad_off:
                 return self._fused(xs)
-            if self.stack != NULL:
+            if self.net != NULL:
                 outs = self._leaves(xs)
             else:
                 for d in self.layers:
@@ -696,14 +689,14 @@ cdef class Network:
     cdef object _fused(self, fg_block *xs):
         """Facades on the heads of one fused call (see csrc/net.h), a list unless
         unwrapped."""
-        cdef Py_ssize_t j, nout = self.stack.layer[len(self.layers) - 1].nout
+        cdef Py_ssize_t j, nout = self.net.layer[self.net.nlayers - 1].nout
         cdef fg_id one
         cdef fg_id *heads = &one if nout == 1 else <fg_id *>malloc(nout * sizeof(fg_id))
         cdef list outs = []
         if heads == NULL:
             raise MemoryError("fastgrad: cannot allocate a network's outputs")
         try:
-            if fg_net(&G, self.stack, xs, heads) == FG_NONE:
+            if fg_net_apply(&G, self.net, xs, heads) == FG_NONE:
                 _raise(FG_ENOMEM)
             if nout == 1 and self.unwrap:
                 try:
@@ -725,15 +718,15 @@ cdef class Network:
 
     cdef list _leaves(self, fg_block *xs):
         """The outputs of one call under no_grad, as leaves: no node for the rest."""
-        cdef fg_stack_layer *last = &self.stack.layer[self.stack.nlayers - 1]
-        cdef double *values = <double *>malloc((xs.n + self.stack.units) * sizeof(double))
+        cdef fg_net_layer *last = &self.net.layer[self.net.nlayers - 1]
+        cdef double *values = <double *>malloc((xs.n + self.net.units) * sizeof(double))
         cdef double *h
         cdef Py_ssize_t j
         if values == NULL:
             raise MemoryError("fastgrad: cannot allocate a network's values")
         try:
             h = values + xs.n
-            fg_net_forward(&G, self.stack, xs, values, h)
+            fg_net_eval(&G, self.net, xs, values, h)
             return [_new(FG_LEAF, h[last.first + j], FG_NONE, FG_NONE, 0.0)
                     for j in range(last.nout)]
         finally:
@@ -915,8 +908,8 @@ def mlp_predict(layers, X) -> np.ndarray:
             w, bias = W, B
             for j in range(d.nout):
                 for i in range(width):
-                    w[i, j] = fg_slot(&G, d.rows[j], <int32_t>i)
-                bias[j] = fg_slot(&G, d.rows[j], <int32_t>width)
+                    w[i, j] = fg_block_value(&G, d.rows[j], <int32_t>i)
+                bias[j] = fg_block_value(&G, d.rows[j], <int32_t>width)
             arrays.append((W, B))
             wp[l], bp[l], acts[l] = &w[0, 0], &bias[0], d.code
             width = d.nout

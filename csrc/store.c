@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
+#include "store.h"
 
 #define FG_MAX_SLOTS INT32_MAX
 /* The store starts with this many slots and never shrinks below it: 3.2 MB of address
@@ -12,8 +12,8 @@
 
 size_t fg_bytes_per_slot(void)
 {
-    return 3 * sizeof(double) + 2 * sizeof(uint8_t) + sizeof(fg_kids)
-           + 2 * sizeof(uint32_t) + sizeof(void *);
+    return 3 * sizeof(double) + 2 * sizeof(uint8_t) + sizeof(fg_kids) + sizeof(uint32_t)
+           + sizeof(fg_visit) + sizeof(void *);
 }
 
 /* Resize one node array to new_cap elements; on failure the old array stays valid. */
@@ -43,11 +43,11 @@ int fg_grow(fg_graph *g)
         || resize((void **)&g->flags, sizeof(uint8_t), new_cap)
         || resize((void **)&g->kids, sizeof(fg_kids), new_cap)
         || resize((void **)&g->refs, sizeof(uint32_t), new_cap)
-        || resize((void **)&g->mark, sizeof(uint32_t), new_cap)
+        || resize((void **)&g->visit, sizeof(fg_visit), new_cap)
         || resize((void **)&g->owner, sizeof(void *), new_cap))
         return -1;
     g->cap = new_cap; /* new slots are initialised as fg_take_slot hands them out */
-    g->mark[FG_NONE] = FG_LEAF_MARK; /* the walk takes "no operand" for a leaf */
+    g->visit[FG_NONE].stamp = FG_LEAF_STAMP; /* the walk takes "no operand" for a leaf */
     g->trim_below = trim_threshold(new_cap);
     return 0;
 }
@@ -67,76 +67,37 @@ void fg_set_max_live(fg_graph *g, fg_id max_live)
     g->max_live = max_live < 0 ? 0 : (max_live > FG_MAX_SLOTS - 1 ? FG_MAX_SLOTS - 1 : max_live);
 }
 
-static size_t block_bytes(int32_t n)
+void *fg_ext_alloc(fg_graph *g, size_t bytes)
 {
-    return sizeof(fg_block) + (size_t)n * (sizeof(double) + sizeof(fg_id));
+    void *p = malloc(bytes);
+    if (p)
+        g->ext_bytes += bytes;
+    return p;
 }
 
-fg_block *fg_block_new(fg_graph *g, int32_t n)
+void fg_ext_free(fg_graph *g, void *p, size_t bytes)
 {
-    fg_block *b;
-    if (n < 0 || !(b = malloc(block_bytes(n))))
-        return NULL;
-    b->refs = 1;
-    b->n = n;
-    b->sealed = 0;
-    b->leaves = b->nodes = b->runs = 0;
-    b->mark = 0;
-    b->cst = (double *)(b + 1); /* doubles first: they need the stricter alignment */
-    b->ids = (fg_id *)(b->cst + n);
-    g->block_bytes += block_bytes(n);
-    return b;
+    assert(g->ext_bytes >= bytes);
+    g->ext_bytes -= bytes;
+    free(p);
 }
 
-void fg_block_seal(fg_graph *g, fg_block *b)
+/* Cells are recycled through a free list linked through their first pointer, so a
+ * training step's dot nodes cost no malloc or free; trim gives them back. */
+void *fg_cell_take(fg_graph *g)
 {
-    b->leaves = b->nodes = b->runs = 1;
-    for (int32_t i = 0; i < b->n; i++) {
-        fg_id c = b->ids[i];
-        if (c != FG_NONE) {
-            g->refs[c]++;
-            if (g->op[c] != FG_LEAF) /* a node's op never changes while it lives */
-                b->leaves = 0;
-        } else {
-            b->nodes = 0;
-        }
-        if (c != b->ids[0] + i)
-            b->runs = 0;
+    void **c = g->free_cells;
+    if (c) {
+        g->free_cells = c[0];
+        return c;
     }
-    b->runs &= b->nodes;
-    b->sealed = 1;
+    return fg_ext_alloc(g, FG_CELL_BYTES);
 }
 
-void fg_block_release(fg_graph *g, fg_block *b, fg_id *head)
+void fg_cell_give(fg_graph *g, void *cell)
 {
-    if (--b->refs > 0)
-        return;
-    if (b->sealed)
-        for (int32_t i = 0; i < b->n; i++)
-            if (b->ids[i] != FG_NONE)
-                fg_release_push(g, b->ids[i], head);
-    g->block_bytes -= block_bytes(b->n);
-    free(b);
-}
-
-/* Dot nodes come and go by the thousand per training step: their operand pairs are
- * recycled through a free list (linked through w) instead of malloc and free. */
-fg_pair *fg_pair_take(fg_graph *g)
-{
-    fg_pair *d = g->free_pairs;
-    if (d) {
-        g->free_pairs = (fg_pair *)d->w;
-        return d;
-    }
-    if ((d = malloc(sizeof *d)))
-        g->block_bytes += sizeof *d;
-    return d;
-}
-
-void fg_pair_give(fg_graph *g, fg_pair *d)
-{
-    d->w = (fg_block *)g->free_pairs;
-    g->free_pairs = d;
+    ((void **)cell)[0] = g->free_cells;
+    g->free_cells = cell;
 }
 
 int fg_reserve_scratch(fg_graph *g, size_t n)
@@ -147,8 +108,8 @@ int fg_reserve_scratch(fg_graph *g, size_t n)
         return 0;
     while (cap < n)
         cap *= 2;
-    if (!(p = realloc(g->stack, cap * sizeof(fg_id)))) return -1;
-    g->stack = p;
+    if (!(p = realloc(g->walk, cap * sizeof(fg_id)))) return -1;
+    g->walk = p;
     if (!(p = realloc(g->order, cap * sizeof(fg_id)))) return -1;
     g->order = p;
     g->scratch_cap = cap;
@@ -157,16 +118,16 @@ int fg_reserve_scratch(fg_graph *g, size_t n)
 
 void fg_free_scratch(fg_graph *g)
 {
-    free(g->stack); free(g->order);
-    g->stack = g->order = NULL;
+    free(g->walk); free(g->order);
+    g->walk = g->order = NULL;
     g->scratch_cap = 0;
 }
 
 /* Put a dead node's slot on the free list; its operands are the caller's business. */
 static void free_slot(fg_graph *g, fg_id id)
 {
-    if (g->flags[id] & FG_FLAG_NOTE)
-        g->drop_note(id);
+    if (g->flags[id] & FG_FLAG_LABEL)
+        g->drop_label(id);
     g->op[id] = FG_FREE;
     g->owner[id] = NULL;
     g->kids[id].bin.a = g->free_head;
@@ -176,15 +137,17 @@ static void free_slot(fg_graph *g, fg_id id)
 
 static void trim(fg_graph *g);
 
-/* Dead nodes wait on the list linked through their own mark field, which a dead
- * node no longer needs (walks start from live nodes and only reach live ones), so
- * this neither recurses nor allocates: a chain of any length frees in O(1) space. */
+/* Dead nodes wait on the list linked through their own visit field, which a dead
+ * node no longer needs for walks, so this neither recurses nor allocates: a chain of
+ * any length frees in O(1) space. */
 void fg_release(fg_graph *g, fg_id head)
 {
     while (head != FG_NONE) {
         fg_id x = head;
-        head = (fg_id)g->mark[x];
-        fg_release_fn rule = g->release_rules[g->op[x]];
+        fg_release_fn rule;
+        assert(g->refs[x] == 0 && g->op[x] < FG_NOPS);
+        head = g->visit[x].next_dead;
+        rule = g->release_rules[g->op[x]];
         if (rule) {
             rule(g, x, &head);
         } else {
@@ -198,13 +161,6 @@ void fg_release(fg_graph *g, fg_id head)
     }
     if (g->live < g->trim_below)
         trim(g);
-}
-
-void fg_block_drop(fg_graph *g, fg_block *b)
-{
-    fg_id head = FG_NONE;
-    fg_block_release(g, b, &head);
-    fg_release(g, head);
 }
 
 /* Give memory back after a large graph dies. Slots below the highest live id stay
@@ -238,34 +194,34 @@ static void trim(fg_graph *g)
     resize((void **)&g->flags, sizeof(uint8_t), new_cap);
     resize((void **)&g->kids, sizeof(fg_kids), new_cap);
     resize((void **)&g->refs, sizeof(uint32_t), new_cap);
-    resize((void **)&g->mark, sizeof(uint32_t), new_cap);
+    resize((void **)&g->visit, sizeof(fg_visit), new_cap);
     resize((void **)&g->owner, sizeof(void *), new_cap);
     g->cap = new_cap;
     g->trim_below = trim_threshold(new_cap);
     fg_free_scratch(g);
-    while (g->free_pairs) {
-        fg_pair *d = g->free_pairs;
-        g->free_pairs = (fg_pair *)d->w;
-        g->block_bytes -= sizeof *d;
-        free(d);
+    while (g->free_cells) {
+        void **c = g->free_cells;
+        g->free_cells = c[0];
+        fg_ext_free(g, c, FG_CELL_BYTES);
     }
 }
 
 void fg_discard(fg_graph *g, fg_id id)
 {
+    assert(g->owner[id] == NULL);
     if (g->refs[id] == 0) {
-        g->mark[id] = FG_NONE;
+        g->visit[id].next_dead = FG_NONE;
         fg_release(g, id);
     }
 }
 
 size_t fg_bytes_in_use(const fg_graph *g)
 {
-    return fg_bytes_per_slot() * (size_t)g->live + g->block_bytes;
+    return fg_bytes_per_slot() * (size_t)g->live + g->ext_bytes;
 }
 
 size_t fg_bytes_reserved(const fg_graph *g)
 {
-    return fg_bytes_per_slot() * (size_t)g->cap + g->block_bytes
+    return fg_bytes_per_slot() * (size_t)g->cap + g->ext_bytes
            + g->scratch_cap * 2 * sizeof(fg_id);
 }
