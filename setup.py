@@ -48,7 +48,7 @@ extension = Extension(
     "fastgrad._core",
     sources=["fastgrad/_core.pyx", *CSRC],
     include_dirs=["csrc"],
-    depends=[*HEADERS, "fastgrad/_graph.pxd", "fastgrad/_ops.pxd"],
+    depends=[*HEADERS, "fastgrad/_csrc.pxd", "fastgrad/_ops.pxd"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
 )

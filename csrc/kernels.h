@@ -1,5 +1,5 @@
 /* Bulk kernels: one call for a whole parameter list or data set. Each mirrors the
- * function of the same name in fastgrad/pure/engine.py, expression for expression. */
+ * function of the same name in fastgrad/pure, expression for expression. */
 #ifndef FASTGRAD_KERNELS_H
 #define FASTGRAD_KERNELS_H
 

@@ -5,7 +5,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from fastgrad._state import reals
+from fastgrad.checks import reals
 
 from .engine import Value, get_data, get_grad
 

@@ -11,7 +11,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from fastgrad._state import reals
+from fastgrad.checks import reals
 
 __all__ = ["make_moons", "make_blobs"]
 

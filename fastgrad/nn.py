@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from fastgrad._state import check_keys, real_array, reals
+from fastgrad.checks import check_keys, real_array, reals
 
 from .engine import Dense, Network, Value, dot, get_data, mlp_predict, no_grad, set_data, set_grad
 

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from fastgrad._state import check_keys, real_array
+from fastgrad.checks import check_keys, real_array
 
 from .engine import Value, adam_step, set_grad, sgd_step
 

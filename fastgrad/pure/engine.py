@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 
-from fastgrad._state import reals
+from fastgrad.checks import reals
 
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",

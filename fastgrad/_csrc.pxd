@@ -1,4 +1,4 @@
-# Declarations of the C core (csrc/) for the Cython facade.
+# Declarations of the C core (csrc/), one block per header, for the Cython facade.
 from libc.stdint cimport int32_t, uint8_t, uint32_t
 
 
