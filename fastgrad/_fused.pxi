@@ -213,23 +213,21 @@ cdef class Network:
     """
 
     cdef readonly list layers
-    cdef readonly str name  # for error messages: "{name} takes 2 inputs, got 3"
-    cdef readonly bint unwrap  # a single output is returned bare, not in a list
+    cdef Py_ssize_t nin  # the first layer's; -1 if it has no neurons: any input fits
     cdef fg_net *net  # NULL: calls go layer by layer (one layer, or sizes that do not chain)
 
     def __cinit__(self):
         self.net = NULL
 
-    def __init__(self, layers, str name not None="Network", bint unwrap=False):
+    def __init__(self, layers):
         cdef Py_ssize_t l, nl
         cdef Dense d
         cdef fg_layer_spec *specs
         if self.net != NULL:  # __init__ called again
             fg_net_drop(&G, self.net)
             self.net = NULL
-        self.name = name
-        self.unwrap = unwrap
-        self.layers = _denses(layers, name)
+        self.layers = _denses(layers, "Network")
+        self.nin = (<Dense>self.layers[0]).nin
         nl = len(self.layers)
         for l, d in enumerate(self.layers):
             if d.nout == 0 or (l > 0 and d.nin != (<Dense>self.layers[l - 1]).nout):
@@ -252,21 +250,20 @@ cdef class Network:
             fg_net_drop(&G, self.net)
 
     def __repr__(self) -> str:
-        return f"Network({self.layers!r}, {self.name!r}, unwrap={self.unwrap})"
+        return f"Network({self.layers!r})"
 
     def __reduce__(self):
-        return Network, (self.layers, self.name, self.unwrap)
+        return Network, (self.layers,)
 
     def __call__(self, x):
         return self.forward(x)
 
-    def forward(self, x):
+    def forward(self, x) -> list:
         """The call, as a method: cheaper to call than the object (no argument tuple)."""
         cdef list xl = x if type(x) is list else list(x)  # (only read)
         cdef list outs
-        cdef Dense first = self.layers[0]
-        if first.nout and len(xl) != first.nin:  # (a layer without neurons takes anything)
-            raise ValueError(f"{self.name} takes {first.nin} inputs, got {len(xl)}")
+        if self.nin >= 0 and len(xl) != self.nin:
+            raise ValueError(f"Network takes {self.nin} inputs, got {len(xl)}")
         cdef fg_block *xs = _block_of(xl)
         cdef fg_block *ys
         try:
@@ -284,31 +281,29 @@ cdef class Network:
         finally:
             if xs != NULL:
                 fg_block_drop(&G, xs)
-        return outs[0] if self.unwrap and len(outs) == 1 else outs
+        return outs
 
-    cdef object _fused(self, fg_block *xs):
-        """Facades on the heads of one fused call (see csrc/net.h), a list unless
-        unwrapped."""
+    cdef list _fused(self, fg_block *xs):
+        """Facades on the heads of one fused call (see csrc/net.h)."""
         cdef Py_ssize_t j, nout = self.net.layer[self.net.nlayers - 1].nout
         cdef fg_id one
         cdef fg_id *heads = &one if nout == 1 else <fg_id *>malloc(nout * sizeof(fg_id))
-        cdef list outs = []
+        cdef list outs
+        cdef object v
+        cdef Py_ssize_t done = 0
         if heads == NULL:
             raise MemoryError("fastgrad: cannot allocate a network's outputs")
         try:
+            outs = PyList_New(nout)  # sized at once: a call's outputs are its whole cost
             if fg_net_apply(&G, self.net, xs, heads) == FG_NONE:
                 _raise(FG_ENOMEM)
-            if nout == 1 and self.unwrap:
-                try:
-                    return _facade(one)
-                except BaseException:  # no facade: the head (and its net) die now
-                    fg_discard(&G, one)
-                    raise
             try:
-                for j in range(nout):
-                    outs.append(_facade(heads[j]))
+                for done in range(nout):
+                    v = _facade(heads[done])
+                    Py_INCREF(v)
+                    PyList_SET_ITEM(outs, done, v)
             except BaseException:  # the heads no facade took yet die now
-                for j in range(len(outs), nout):
+                for j in range(done, nout):
                     fg_discard(&G, heads[j])
                 raise
             return outs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import zipfile
+from collections.abc import Sized
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
@@ -287,31 +288,47 @@ class MLP(Module):
                             f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
-        self._cache: tuple[int, Network | None, Callable[[Inputs], Any]] = (-1, None, _same)
+        # (generation, the layers as one engine Network or None for none, its forward,
+        # whether it has one output): rebuilt only when a layer changed
+        self._cache: tuple[int, Network | None, Callable[[Inputs], Any], bool] = \
+            (-1, None, _same, False)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
-        where micrograd would crash); a single output is unwrapped."""
-        generation, _, forward = self._cache
+        where micrograd would crash); a single output is unwrapped, no layers return x."""
+        generation, _, forward, single = self._cache
         if generation != _generation:
-            forward = self._network()[1]
-        return forward(x)
+            generation, _, forward, single = self._network()
+        try:  # the engine checks the input count: no cost here unless it fails
+            out = forward(x)
+        except ValueError:
+            self._check_inputs(x)
+            raise
+        return out[0] if single else out
+
+    def _check_inputs(self, x: Inputs) -> None:
+        """After a failed call: the wrong input count in the MLP's own words."""
+        nin = self._cache[1].layers[0].nin  # -1: a first layer without neurons takes anything
+        if isinstance(x, Sized) and nin >= 0 and len(x) != nin:
+            raise ValueError(f"MLP takes {nin} inputs, got {len(x)}") from None
 
     def parameters(self) -> list[Value]:
         return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
 
-    def _network(self) -> tuple[Network | None, Callable[[Inputs], Any]]:
-        """The layers as one engine Network (None for no layers: a call returns its
-        input) and its call, rebuilt only when a layer changed."""
+    def _network(self) -> tuple[int, Network | None, Callable[[Inputs], Any], bool]:
+        """The cache entry for the layers as they are now."""
         denses = [layer._spec() for layer in self.layers]
-        network = Network(denses, "MLP", unwrap=True) if denses else None
-        self._cache = (_generation, network, network.forward if network else _same)
-        return network, self._cache[2]
+        if not denses:
+            self._cache = (_generation, None, _same, False)
+        else:
+            network = Network(denses)
+            self._cache = (_generation, network, network.forward, denses[-1].nout == 1)
+        return self._cache
 
     def _layer_specs(self) -> list[Dense]:
-        generation, network, _ = self._cache
+        generation, network, _, _ = self._cache
         if generation != _generation:
-            network = self._network()[0]
+            network = self._network()[1]
         return network.layers if network is not None else []
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
