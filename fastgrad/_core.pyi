@@ -85,3 +85,8 @@ def sgd_step(params: Iterable[Value], lr: float, momentum: float, weight_decay: 
 def adam_step(params: Iterable[Value], lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, step: int, m: np.ndarray, v: np.ndarray) -> None: ...
 def mlp_predict(layers: Iterable[DenseSpec], X: Any) -> np.ndarray: ...
+
+def op_table() -> tuple[tuple[str, str, int], ...]:
+    """Every op of csrc/ops.def in its order: (code, label, arity). code is ops.def's in
+    lower case ("addc"), label micrograd's _op ("+"), arity the node operands: 2; 1 for
+    a unary op or one with a folded constant; 0 for a leaf; -1 for an n-ary op."""

@@ -55,6 +55,16 @@ cdef extern from *:
     int fastgrad_grad_off
 
 cdef tuple _OP_NAMES = tuple(fg_op_name[i].decode() for i in range(<int>FG_NOPS))
+cdef tuple _OP_TABLE = tuple((fg_op_code[i].decode().lower(), _OP_NAMES[i], fg_op_arity[i])
+                             for i in range(<int>FG_NOPS))
+
+
+def op_table() -> tuple:
+    """Every op of csrc/ops.def, in its order (the op codes' order): (code, label,
+    arity), code ops.def's in lower case ("addc"), label micrograd's ("+"), arity the
+    node operands: 2, or 1 (a unary op, or one with a folded constant: x + 2), 0 for a
+    leaf, -1 for an n-ary op (sum, dot, a fused network's nodes)."""
+    return _OP_TABLE
 
 
 cdef int _raise(int err) except -1:

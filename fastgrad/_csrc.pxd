@@ -81,6 +81,8 @@ cdef extern from "net.h" nogil:
 
 cdef extern from "ops.h" nogil:
     const char *const fg_op_name[]
+    const char *const fg_op_code[]
+    const int fg_op_arity[]
     const fg_release_fn fg_release_rules[]
     int fg_forward(int op, double x, double y, double *res)
     double fg_activate(int act, double x)
