@@ -1,5 +1,5 @@
 # Declarations of the C core (csrc/), one block per header, for the Cython facade.
-from libc.stdint cimport int32_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, uint8_t
 
 
 cdef extern from "fg.h" nogil:
