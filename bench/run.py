@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from fastgrad.cli import main  # noqa: E402 - after the checkout is on the path
-from fastgrad.cli.units import duration, size  # noqa: E402
+from fastgrad.cli.common import duration, size  # noqa: E402
 
 RESULTS_MD = os.path.join(HERE, "RESULTS.md")
 RESULTS_JSON = os.path.join(HERE, "results.json")

@@ -7,10 +7,12 @@ from fastgrad.engine import (Value, backend, dot, get_data, get_grad, is_grad_en
                              no_grad, set_data, set_grad, stats, sum)
 from fastgrad import arrays, datasets, losses, nn, optim  # noqa: E402 - after the engine
 from fastgrad.arrays import data_array, from_array, grad_array
+from fastgrad.viz import draw_dot
 
 __version__ = "0.1.0"
+# `from fastgrad import *` must not shadow a builtin: fastgrad.sum stays fastgrad.sum
 __all__ = [
-    "Value", "backend", "dot", "is_grad_enabled", "layer", "no_grad", "stats", "sum",
+    "Value", "backend", "dot", "is_grad_enabled", "layer", "no_grad", "stats",
     "get_data", "set_data", "get_grad", "set_grad", "from_array", "data_array", "grad_array",
-    "arrays", "datasets", "losses", "nn", "optim",
+    "arrays", "datasets", "losses", "nn", "optim", "draw_dot",
 ]

@@ -1,10 +1,176 @@
-"""Checks of what users hand in: state dicts that must match exactly, arrays of reals."""
+"""Checks of what users hand in, with their messages, in one place: both engines (the
+compiled facade and the pure twin) and the backend-neutral modules call these, so a
+bad argument raises the same error whichever backend runs.
+
+Checks on a hot path come as a test the caller makes inline and a function building
+the exception (`bad_label`, `wrong_inputs`, `not_a_value`), so passing costs no call.
+"""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+import numbers
+from typing import Any, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
+# -- numbers -------------------------------------------------------------------------
+
+# Whether float() of a type's values is the number Python arithmetic would use: decided
+# once per type, since the ABC checks cost more than the arithmetic they guard.
+_REAL_TYPES: dict[type, bool] = {}
+
+
+def is_real_type(t: type) -> bool:
+    """False for str and bytes (float() parses them), complex numbers, and what has
+    neither __float__ nor __index__."""
+    known = _REAL_TYPES.get(t)
+    if known is None:
+        known = _REAL_TYPES[t] = not (
+            issubclass(t, (str, bytes, bytearray))
+            or (issubclass(t, numbers.Complex) and not issubclass(t, numbers.Real))
+            or not (hasattr(t, "__float__") or hasattr(t, "__index__")))
+    return known
+
+
+def as_float(x: Any, what: str = "a Value") -> float:
+    """The float Python arithmetic would use for x; TypeError if it is no real number."""
+    if isinstance(x, float):
+        return float(x)
+    if not is_real_type(type(x)):
+        raise TypeError(f"{what} needs a real number, not {type(x).__name__}")
+    return float(x)
+
+
+def is_int(x: Any) -> bool:
+    """An int or numpy integer, and not a bool (True is no count or index)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def count(n: Any, what: str, minimum: int = 0) -> int:
+    """n as an int >= minimum; ValueError otherwise."""
+    if not is_int(n) or n < minimum:
+        raise ValueError(f"{what} must be an int >= {minimum}, not {n!r}")
+    return int(n)
+
+
+# -- nodes ---------------------------------------------------------------------------
+
+MAX_NODES = 2 ** 31 - 2  # the compiled store's most: int32 slots, slot 0 meaning no node
+NO_ROOM = "fastgrad: no room for another node (out of memory or at the node limit)"
+
+
+def bad_label(value: Any) -> TypeError:
+    """The error for a label that is no str (the caller tests: a Value is made often)."""
+    return TypeError(f"label must be a str, not {type(value).__name__}")
+
+
+def pow_label(c: float) -> str:
+    """The op label of `x ** c`, c folded into the node: `**2`, or `**0.5`."""
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
+
+
+def node_limit(limit: int | None) -> int:
+    """set_node_limit's argument as the cap to store: None is no cap beyond the ids'."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"node limit must be >= 0 or None, not {limit}")
+    return MAX_NODES if limit is None else min(limit, MAX_NODES)
+
+
+def dot_operands(ws: Iterable[Any], xs: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """dot's weights and inputs as lists of the same length."""
+    wl, xl = list(ws), list(xs)
+    if len(wl) != len(xl):
+        raise ValueError(f"dot: {len(wl)} weights but {len(xl)} inputs")
+    return wl, xl
+
+
+# -- dense layers --------------------------------------------------------------------
+
+# The activations a dense layer applies; "linear" is none (the neuron's dot is its output).
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+
+
+def activation(act: Any) -> str:
+    """act, if it names an activation."""
+    if not isinstance(act, str):
+        raise TypeError(f"act must be a str, not {type(act).__name__}")
+    if act not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {act!r}; use one of {sorted(ACTIVATIONS)}")
+    return act
+
+
+def dense_rows(weights: Iterable[Sequence[Any]], biases: Iterable[Any]
+               ) -> tuple[list[list[Any]], list[Any], int]:
+    """A dense layer's weight rows and biases as new lists, and its input count: the
+    length every row shares, or -1 for a layer without neurons (any input fits)."""
+    wl = [list(w) for w in weights]
+    bl = list(biases)
+    if len(wl) != len(bl):
+        raise ValueError(f"Dense: {len(wl)} weight rows but {len(bl)} biases")
+    nin = len(wl[0]) if wl else -1
+    for j, w in enumerate(wl):
+        if len(w) != nin:
+            raise ValueError(f"Dense: row {j} has {len(w)} weights, row 0 {nin}")
+    return wl, bl, nin
+
+
+def wrong_inputs(who: str, nin: int, n: int) -> ValueError:
+    """The error for calling `who`, which takes nin inputs, on n."""
+    return ValueError(f"{who} takes {nin} inputs, got {n}")
+
+
+Layer = TypeVar("Layer")
+
+
+def denses(layers: Iterable[Any], dense: type[Layer], who: str) -> list[Layer]:
+    """layers as `dense` objects (an engine's Dense): each one already, or a
+    (weights, biases, act) triple to make one of."""
+    out = [d if isinstance(d, dense) else dense(*d) for d in layers]
+    if not out:
+        raise ValueError(f"{who}: no layers")
+    return out
+
+
+def samples(X: Any, who: str) -> np.ndarray:
+    """X as a 2-D float64 array (samples, features)."""
+    X = reals(X, who)
+    if X.ndim != 2:
+        raise ValueError(f"{who}: X must be 2-D (samples, features), got {X.ndim}-D")
+    return X
+
+
+# -- the bulk kernels' arguments -----------------------------------------------------
+
+def not_a_value(x: Any) -> TypeError:
+    """The error for a parameter list holding x, which is no Value."""
+    return TypeError(f"expected Values, got {type(x).__name__}")
+
+
+def vector(values: Any, n: int, what: str) -> np.ndarray:
+    """values as n float64s: a scalar broadcasts, anything else must have shape (n,)."""
+    a = reals(values, what)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    if a.shape != (n,):
+        raise ValueError(f"{what}: expected {n} values, got an array of shape {a.shape}")
+    return a
+
+
+def state_buffer(buf: Any, n: int, what: str) -> np.ndarray:
+    """buf, if it can hold an optimizer's state in place: float64, shape (n,), writeable
+    and contiguous (the compiled kernel writes through its address)."""
+    if not (isinstance(buf, np.ndarray) and buf.dtype == np.float64 and buf.shape == (n,)
+            and buf.flags.c_contiguous and buf.flags.writeable):
+        raise ValueError(f"{what}: expected a writeable float64 array of shape ({n},)")
+    return buf
+
+
+def adam_step_number(step: Any) -> None:
+    """Adam's bias corrections count steps from 1."""
+    if step < 1:
+        raise ValueError(f"adam_step: step counts from 1, got {step}")
+
+
+# -- arrays and state dicts ----------------------------------------------------------
 
 def check_keys(state: Any, expected: Iterable[str], owner: str) -> None:
     """ValueError naming the missing and unexpected keys unless state has exactly `expected`."""

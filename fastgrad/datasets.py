@@ -7,11 +7,11 @@ noise=0.1)`) gets its dataset by changing only the import.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
-from fastgrad.checks import reals
+from fastgrad.checks import count, is_int, reals
 
 __all__ = ["make_moons", "make_blobs"]
 
@@ -24,16 +24,10 @@ def _generator(random_state: RandomState) -> np.random.RandomState:
         return np.random.mtrand._rand  # what np.random.seed() seeds
     if isinstance(random_state, np.random.RandomState):
         return random_state
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+    if is_int(random_state):
         return np.random.RandomState(random_state)
     raise TypeError(f"random_state must be None, an int or a numpy RandomState, "
                     f"not {type(random_state).__name__}")
-
-
-def _count(n: Any, name: str, minimum: int = 0) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, not {n!r}")
-    return int(n)
 
 
 def _shuffle(X: np.ndarray, y: np.ndarray, generator: np.random.RandomState
@@ -50,7 +44,7 @@ def make_moons(n_samples: int = 100, *, shuffle: bool = True, noise: float | Non
 
     noise is the standard deviation of Gaussian noise added to X (None: none).
     """
-    n_samples = _count(n_samples, "n_samples")
+    n_samples = count(n_samples, "n_samples")
     if noise is not None:
         if isinstance(noise, (str, bytes, bool)) or not isinstance(noise, (int, float, np.number)):
             raise TypeError(f"noise must be a number or None, not {type(noise).__name__}")
@@ -84,16 +78,16 @@ def make_blobs(n_samples: int = 100, n_features: int = 2, *,
     one standard deviation, or one per center. Samples are split evenly, the first
     blobs taking one more when n_samples does not divide.
     """
-    n_samples = _count(n_samples, "n_samples")
-    n_features = _count(n_features, "n_features", 1)
+    n_samples = count(n_samples, "n_samples")
+    n_features = count(n_features, "n_features", 1)
     generator = _generator(random_state)
     if centers is None:
         centers = 3
     box = reals(center_box, "make_blobs center_box")
     if box.shape != (2,):
         raise ValueError(f"center_box must be a pair (low, high), not {center_box!r}")
-    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
-        n_centers = _count(centers, "centers", 1)
+    if is_int(centers):
+        n_centers = count(centers, "centers", 1)
         centers = generator.uniform(box[0], box[1], size=(n_centers, n_features))
     else:
         centers = np.asarray(centers, dtype=np.float64)

@@ -8,10 +8,11 @@ paired element by element in row-major order.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from fastgrad.checks import is_int, is_real_type
 
 from .engine import Value, dot
 from .engine import sum as _sum
@@ -30,8 +31,7 @@ def _elements(x: Any) -> list[Any]:
 
 def _target(t: Any) -> float:
     """A number target as a float; TypeError for what Value() refuses (str, complex, ...)."""
-    if isinstance(t, (str, bytes, bytearray)) or (
-            isinstance(t, numbers.Complex) and not isinstance(t, numbers.Real)):
+    if not is_real_type(type(t)):
         raise TypeError(f"a target must be a real number, not {type(t).__name__}")
     return float(t)
 
@@ -98,8 +98,7 @@ def softmax_cross_entropy(logits: Sequence[Sequence[Any]], targets: Iterable[Any
     terms = []
     for i, (row, t) in enumerate(zip(rows, ts)):
         zs = [z if isinstance(z, Value) else Value(z) for z in row]
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) \
-                or not 0 <= t < len(zs):
+        if not is_int(t) or not 0 <= t < len(zs):
             raise ValueError(f"softmax_cross_entropy: row {i} has {len(zs)} classes; "
                              f"its target must be a class index, not {t!r}")
         m = max(z.data for z in zs)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import random
-import zipfile
 from collections.abc import Sized
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from fastgrad.checks import check_keys, real_array, reals
+from fastgrad.checks import check_keys, real_array, reals, wrong_inputs
+from fastgrad.checkpoint import read_npz
 
 from .engine import Dense, Network, Value, dot, get_data, mlp_predict, no_grad, set_data, set_grad
 
@@ -82,10 +82,6 @@ def _remembered(owner: Module, collect: Callable[[], list[Value]]) -> list[Value
         params = collect()
         owner.__dict__["_params"] = (_generation, params)
     return list(params)
-
-
-def _same(x: Any) -> Any:
-    return x
 
 
 def _activation(nonlin: Any) -> str:
@@ -176,18 +172,16 @@ class Module:
             np.savez(f, **self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Load parameters saved by save(). Never unpickles: an untrusted file runs no code."""
-        with open(path, "rb") as f:  # ours to close, whatever np.load makes of it
-            try:
-                archive = np.load(f, allow_pickle=False)
-                if not isinstance(archive, np.lib.npyio.NpzFile):
-                    raise ValueError("a single array, not an archive")
-                with archive:
-                    state = {key: archive[key] for key in archive.files}
-            except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
-                raise ValueError(f"{os.fspath(path)!r} is not an .npz archive written by "
-                                 f"save(): {exc}") from None
-        self.load_state_dict(state)
+        """Load parameters saved by save(), treating the file as untrusted: its names,
+        headers, dtypes and sizes are checked against this model before any data is
+        inflated, and never more than the model's size is read. Never unpickles.
+
+        ValueError naming the file for anything wrong with its contents (see
+        fastgrad.checkpoint); OSError as open() raises it. On any error the model is
+        unchanged.
+        """
+        shapes = {key: shape for key, _, shape in self._state_groups()}
+        self.load_state_dict(read_npz(path, shapes))
 
 
 class Neuron(Module):
@@ -288,45 +282,42 @@ class MLP(Module):
                             f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
-        # (generation, the layers as one engine Network or None for none, its forward,
-        # whether it has one output): rebuilt only when a layer changed
-        self._cache: tuple[int, Network | None, Callable[[Inputs], Any], bool] = \
-            (-1, None, _same, False)
+        # (generation, the layers as one engine Network and its forward, None for no
+        # layers, their input count (-1: any), whether they have one output), rebuilt
+        # only when a layer changed
+        self._cache: tuple[int, Network | None, Callable[[Inputs], list[Value]] | None, int,
+                           bool] = (-1, None, None, -1, False)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
-        where micrograd would crash); a single output is unwrapped, no layers return x."""
-        generation, _, forward, single = self._cache
+        where micrograd would crash); a single output is unwrapped."""
+        generation, _, forward, nin, single = self._cache
         if generation != _generation:
-            generation, _, forward, single = self._network()
-        try:  # the engine checks the input count: no cost here unless it fails
-            out = forward(x)
+            generation, _, forward, nin, single = self._network()
+        if forward is None:  # no layers: the input, as micrograd's
+            return x
+        try:  # the engine checks the input count: a call that fits pays for no second check
+            outs = forward(x)
         except ValueError:
-            self._check_inputs(x)
+            if isinstance(x, Sized) and nin >= 0 and len(x) != nin:
+                raise wrong_inputs(type(self).__name__, nin, len(x)) from None
             raise
-        return out[0] if single else out
-
-    def _check_inputs(self, x: Inputs) -> None:
-        """After a failed call: the wrong input count in the MLP's own words."""
-        nin = self._cache[1].layers[0].nin  # -1: a first layer without neurons takes anything
-        if isinstance(x, Sized) and nin >= 0 and len(x) != nin:
-            raise ValueError(f"MLP takes {nin} inputs, got {len(x)}") from None
+        return outs[0] if single else outs
 
     def parameters(self) -> list[Value]:
         return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
 
-    def _network(self) -> tuple[int, Network | None, Callable[[Inputs], Any], bool]:
+    def _network(self) -> tuple[int, Network | None, Callable[[Inputs], list[Value]] | None,
+                                int, bool]:
         """The cache entry for the layers as they are now."""
         denses = [layer._spec() for layer in self.layers]
-        if not denses:
-            self._cache = (_generation, None, _same, False)
-        else:
-            network = Network(denses)
-            self._cache = (_generation, network, network.forward, denses[-1].nout == 1)
+        network = Network(denses) if denses else None
+        self._cache = (_generation, network, network.forward if network else None,
+                       denses[0].nin if denses else -1, bool(denses) and denses[-1].nout == 1)
         return self._cache
 
     def _layer_specs(self) -> list[Dense]:
-        generation, network, _, _ = self._cache
+        generation, network, _, _, _ = self._cache
         if generation != _generation:
             network = self._network()[1]
         return network.layers if network is not None else []

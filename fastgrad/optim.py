@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from fastgrad.checks import check_keys, real_array
+from fastgrad.checks import check_keys, count, real_array
 
 from .engine import Value, adam_step, set_grad, sgd_step
 
@@ -146,12 +146,10 @@ class Adam(Optimizer):
         betas = _betas(state["betas"])
         eps = _nonnegative(state["eps"], "eps")
         weight_decay = _nonnegative(state["weight_decay"], "weight_decay")
-        step = state["step"]
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ValueError(f"Adam.load_state_dict: step must be an int >= 0, not {step!r}")
+        step = count(state["step"], "Adam.load_state_dict: step")
         m = self._state_array(state, "exp_avg")
         v = self._state_array(state, "exp_avg_sq")
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
-        self.step_count = int(step)
+        self.step_count = step
         self._m[:] = m
         self._v[:] = v

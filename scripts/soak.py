@@ -24,7 +24,7 @@ import time
 
 import fastgrad
 from fastgrad import Value, nn
-from fastgrad.cli import moons
+from fastgrad.examples import moons
 
 MiB = 1 << 20
 

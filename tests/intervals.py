@@ -9,6 +9,10 @@ the program's conditioning allows (typically ~1e-15 relative), so a wrong deriva
 formula falls far outside, while ill-conditioned cases (cancellation, kinks, poles)
 widen or become unknown (None) instead of failing spuriously.
 
+Its functions are the vocabulary the op spec's rules are written in (tests/ops_spec.py;
+tests/reals.py is the same over Python floats): `rule_node` turns an op's rules into a
+node. The n-ary nodes (`nsum`, `dot`) are built here directly.
+
 The executor follows fastgrad's semantics exactly: constants folded into nodes,
 `backward()` sets the root's grad to 1 and accumulates everywhere, local derivatives
 are evaluated from the nodes' current data at backward time (so `v.data = x` between
@@ -25,7 +29,7 @@ U = 2.0 ** -53  # unit roundoff of float64
 BASIC = 8  # slack, in units of U, for + - * / (two roundings by us, up to ~3 by others)
 TRANS = 32  # exp, log, sqrt, tanh, sigmoid, pow: libm and torch are within a few ulps
 _TINY = 5e-324
-ONE, MINUS_ONE = (1.0, 1.0), (-1.0, -1.0)
+ONE = (1.0, 1.0)
 
 
 def _out(lo: float, hi: float, k: float) -> Interval:
@@ -39,6 +43,9 @@ def _out(lo: float, hi: float, k: float) -> Interval:
 
 def point(x: float) -> Interval:
     return (x, x) if math.isfinite(x) else None
+
+
+const = point  # a number in a rule (the 0.5 of sqrt's derivative)
 
 
 def add(a: Interval, b: Interval) -> Interval:
@@ -77,9 +84,10 @@ def square(a: Interval) -> Interval:
     return _out(low, max(lo, hi) * max(lo, hi), BASIC)
 
 
-def _increasing(f: Callable[[float], float], a: Interval, domain_lo: float = -math.inf,
-                strict: bool = False) -> Interval:
-    if a is None or a[0] < domain_lo or (strict and a[0] == domain_lo):
+def increasing(f: Callable[[float], float], a: Interval) -> Interval:
+    """f over a, for a nondecreasing f (exp, log, tanh, ...); unknown where f raises at
+    an end (outside its domain, or overflowing)."""
+    if a is None:
         return None
     try:
         return _out(f(a[0]), f(a[1]), TRANS)
@@ -87,35 +95,11 @@ def _increasing(f: Callable[[float], float], a: Interval, domain_lo: float = -ma
         return None
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0.0 else math.exp(x) / (1.0 + math.exp(x))
-
-
-def exp(a: Interval) -> Interval:
-    return _increasing(math.exp, a)
-
-
-def log(a: Interval) -> Interval:
-    return _increasing(math.log, a, 0.0, strict=True)
-
-
-def sqrt(a: Interval) -> Interval:
-    return _increasing(math.sqrt, a, 0.0)
-
-
-def tanh(a: Interval) -> Interval:
-    return _increasing(math.tanh, a)
-
-
-def sigmoid(a: Interval) -> Interval:
-    return _increasing(_sigmoid, a)
-
-
 def relu(a: Interval) -> Interval:
     return None if a is None else (max(a[0], 0.0), max(a[1], 0.0))
 
 
-def absolute(a: Interval) -> Interval:
+def fabs(a: Interval) -> Interval:
     if a is None:
         return None
     lo, hi = a
@@ -126,7 +110,7 @@ def absolute(a: Interval) -> Interval:
     return (0.0, max(-lo, hi))
 
 
-def pow_const(a: Interval, c: float) -> Interval:
+def _pow_const(a: Interval, c: float) -> Interval:
     """a ** c for a constant exponent, over the whole interval."""
     if a is None or not math.isfinite(c):
         return None
@@ -149,9 +133,9 @@ def power(a: Interval, b: Interval) -> Interval:
     if a is None or b is None:
         return None
     if b[0] == b[1]:
-        return pow_const(a, b[0])
+        return _pow_const(a, b[0])
     if a[0] > 0.0:
-        return exp(mul(b, log(a)))
+        return increasing(math.exp, mul(b, increasing(math.log, a)))
     return None
 
 
@@ -162,7 +146,7 @@ def minus_one(a: Interval) -> Interval:
     return sub(a, ONE)
 
 
-def step_ld(a: Interval) -> Interval:
+def step(a: Interval) -> Interval:
     """d relu / dx evaluated from relu's output: 1 where it is > 0, else 0."""
     if a is None:
         return None
@@ -249,29 +233,15 @@ def _node(value: Interval, args: Sequence[Node | float], ld: Derivatives) -> Nod
     return Node(value, [a for a in args if isinstance(a, Node)], local)
 
 
-# op name -> (forward over arg intervals, local derivatives (node, arg intervals))
-FORWARD: dict[str, tuple[Callable[..., Interval], Derivatives]] = {
-    "add": (add, lambda n, a: [ONE, ONE]),
-    "sub": (sub, lambda n, a: [ONE, MINUS_ONE]),
-    "mul": (mul, lambda n, a: [a[1], a[0]]),
-    "div": (div, lambda n, a: [div(ONE, a[1]), neg(div(a[0], square(a[1])))]),
-    "pow": (power, lambda n, a: [mul(a[1], power(a[0], minus_one(a[1]))),
-                                 mul(n.value, log(a[0]))]),
-    "neg": (neg, lambda n, a: [MINUS_ONE]),
-    "abs": (absolute, lambda n, a: [sign(a[0])]),
-    "relu": (relu, lambda n, a: [step_ld(n.value)]),
-    "tanh": (tanh, lambda n, a: [sub(ONE, square(n.value))]),
-    "sigmoid": (sigmoid, lambda n, a: [mul(n.value, sub(ONE, n.value))]),
-    "exp": (exp, lambda n, a: [n.value]),
-    "log": (log, lambda n, a: [div(ONE, a[0])]),
-    "sqrt": (sqrt, lambda n, a: [div((0.5, 0.5), n.value)]),
-}
-
-
-def apply(kind: str, args: Sequence[Node | float]) -> Node:
-    """The node for one elementary op ('add', 'pow', 'tanh', ...) over Values/constants."""
-    fwd, ld = FORWARD[kind]
-    return _node(fwd(*[_v(a) for a in args]), args, ld)
+def rule_node(forward: Callable[..., Interval], derivative: Callable[..., Sequence[Interval]],
+              operands: Sequence[Node | float]) -> Node:
+    """The node of an op given by its rules: forward(*operand values), and
+    derivative(*operand values, output) giving one local derivative per Node operand
+    (those come first). Derivatives use the operands' values at backward time."""
+    def local(node: Node) -> list[Interval]:
+        return list(derivative(*[_v(a) for a in operands], node.value))
+    return Node(forward(*[_v(a) for a in operands]),
+                [a for a in operands if isinstance(a, Node)], local)
 
 
 def nsum(args: Sequence[Node | float]) -> Node:

@@ -10,7 +10,6 @@ as a Python script, so any failure comes with a reproducer.
 from __future__ import annotations
 
 import math
-import operator
 import os
 import struct
 from contextlib import nullcontext
@@ -20,6 +19,7 @@ from typing import Any, Callable, Sequence
 from hypothesis import settings, strategies as st
 
 import intervals
+from ops_spec import ACTIVATIONS, ACTS, FORMS, OPS, Op
 
 ENGINE_ERRORS = (ZeroDivisionError, ValueError, OverflowError)
 
@@ -59,49 +59,20 @@ class Program:
     after: tuple[Step, ...] = ()  # further ops and actions
 
 
-# -- the op table: templates ("v" Value, "c" constant, "e" exponent) and Python fns ----
-_method = operator.methodcaller
-OPS: dict[str, tuple[tuple[str, ...], Callable[..., Any], str]] = {
-    # name: (template, the Python expression, its interval kind)
-    "add": (("v", "v"), operator.add, "add"),
-    "add_c": (("v", "c"), operator.add, "add"),
-    "radd_c": (("c", "v"), operator.add, "add"),
-    "sub": (("v", "v"), operator.sub, "sub"),
-    "sub_c": (("v", "c"), operator.sub, "sub"),
-    "rsub_c": (("c", "v"), operator.sub, "sub"),
-    "mul": (("v", "v"), operator.mul, "mul"),
-    "mul_c": (("v", "c"), operator.mul, "mul"),
-    "rmul_c": (("c", "v"), operator.mul, "mul"),
-    "div": (("v", "v"), operator.truediv, "div"),
-    "div_c": (("v", "c"), operator.truediv, "div"),
-    "rdiv_c": (("c", "v"), operator.truediv, "div"),
-    "pow": (("v", "v"), operator.pow, "pow"),
-    "pow_c": (("v", "e"), operator.pow, "pow"),
-    "rpow_c": (("c", "v"), operator.pow, "pow"),
-    "neg": (("v",), operator.neg, "neg"),
-    "abs": (("v",), abs, "abs"),
-    "relu": (("v",), _method("relu"), "relu"),
-    "tanh": (("v",), _method("tanh"), "tanh"),
-    "sigmoid": (("v",), _method("sigmoid"), "sigmoid"),
-    "exp": (("v",), _method("exp"), "exp"),
-    "log": (("v",), _method("log"), "log"),
-    "sqrt": (("v",), _method("sqrt"), "sqrt"),
-}
+# -- the op list, from the op spec: a fixed-arity op's forms by expression ("c - a"),
+# and the structural steps that make the n-ary ops ------------------------------------
 LAYERED = ("layer", "mlp", "dense")  # dense: Dense(w, b, act), called on x, then x reversed
-NARY = ("sum", "dot") + LAYERED
-ALL_OPS = tuple(OPS) + NARY
+NARY = tuple(dict.fromkeys(k for op in OPS for k in op.fuzz))  # sum, dot, layer, ...
+ALL_OPS = (*FORMS, *NARY)
 # what the micrograd package implements (its ** takes constant exponents only).
 # Compared on one backward() only: micrograd builds a - b, a / b and chains of sums as
 # several nodes, and under a repeated backward() each hidden node re-sends the grad it
 # accumulated before, where fastgrad's single node does not.
-MICROGRAD_OPS = ("add", "add_c", "radd_c", "sub", "sub_c", "rsub_c", "mul", "mul_c",
-                 "rmul_c", "div", "div_c", "rdiv_c", "pow_c", "neg", "relu") + NARY
-ACTS = ("relu", "tanh", "sigmoid", "linear")
-MICROGRAD_ACTS = ("relu", "linear")
+MICROGRAD_OPS = (*(k for k, s in FORMS.items() if s.op.micrograd), *NARY)
+MICROGRAD_ACTS = (*(k for k, s in ACTIVATIONS.items() if s.op.micrograd), "linear")
+TORCH_OPS = (*(k for k, s in FORMS.items() if s.op.torch), *NARY)
+TORCH_ACTS = (*(k for k, s in ACTIVATIONS.items() if s.op.torch), "linear")
 ACTIONS = ("backward", "zero_grad", "set_grad", "set_data")
-
-_SOURCE = {"add": "{} + {}", "sub": "{} - {}", "mul": "{} * {}", "div": "{} / {}",
-           "pow": "{} ** {}", "neg": "-{}", "abs": "abs({})"}
 
 
 # -- strategies ----------------------------------------------------------------------
@@ -113,11 +84,6 @@ def numbers(lo: float = -6.0, hi: float = 6.0) -> st.SearchStrategy[float]:
         st.floats(),  # huge, tiny, subnormal, inf, nan
     )
 
-
-# IEEE corner cases, for exhaustive grids: signed zeros, subnormal, overflow edges of
-# exp (709/710, -746), a huge non-integer exponent, infinities, nan
-SPECIALS = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, -2.5, 3.0, 1e-300, -1e-300, 5e-324,
-            1e300, -1e300, 709.0, 710.0, -746.0, 1000.5, math.inf, -math.inf, math.nan)
 
 EXPONENTS = st.one_of(st.sampled_from([2.0, 3.0, 0.5, -1.0, -2.0, 0.0, 1.0, 1.5, -0.5]),
                       numbers(-4.0, 4.0))
@@ -145,7 +111,7 @@ def steps(draw: st.DrawFn, ops: Sequence[str], acts: Sequence[str] = ACTS) -> St
         act = ",".join(draw(st.sampled_from(acts)) for _ in widths[1:])
         return Step(op, tuple(params + xs), shape=tuple(widths), act=act, no_grad=no_grad)
     kinds = {"v": REFS, "c": numbers(), "e": EXPONENTS}
-    args = tuple(draw(kinds[k]) for k in OPS[op][0])
+    args = tuple(draw(kinds[k]) for k in FORMS[op].kinds)
     return Step(op, args, no_grad=no_grad)
 
 
@@ -229,7 +195,7 @@ class EngineExecutor:
                 ((weights, biases, act),), xs = _split_layers(args, step)
                 dense = self.m.Dense(weights, biases, act)
                 return list(dense(xs)) + list(dense(xs[::-1]))
-            return [OPS[step.op][1](*args)]
+            return [FORMS[step.op].make(self.m, *args)]
 
     def act(self, step: Step, h: Any, x: float | None) -> None:
         if step.op == "backward":
@@ -268,11 +234,12 @@ class _ChainExecutor:
             outs = []
             for xs in _calls(step, x):
                 for weights, biases, act in layers:
-                    f = (lambda v: v) if act == "linear" else _method(act)
-                    xs = [f(self._wrap(_chain_dot(w, xs, b))) for w, b in zip(weights, biases)]
+                    xs = [self._wrap(_chain_dot(w, xs, b)) for w, b in zip(weights, biases)]
+                    if act != "linear":
+                        xs = [ACTIVATIONS[act].make(None, x) for x in xs]
                 outs += xs
             return outs
-        return [OPS[step.op][1](*args)]
+        return [FORMS[step.op].make(None, *args)]
 
     def live(self) -> None:
         return None
@@ -334,6 +301,11 @@ class MicrogradExecutor(_ChainExecutor):
         return float(h.data), float(h.grad)
 
 
+def _interval_node(op: Op, operands: list) -> intervals.Node:
+    return intervals.rule_node(lambda *v: op.forward(intervals, *v),
+                               lambda *v: op.derivative(intervals, *v), operands)
+
+
 class IntervalExecutor:
     """The interval reference (tests/intervals.py): reads give enclosing intervals."""
 
@@ -353,10 +325,11 @@ class IntervalExecutor:
                 for weights, biases, act in layers:
                     xs = [intervals.dot(w, xs, b) for w, b in zip(weights, biases)]
                     if act != "linear":
-                        xs = [intervals.apply(act, [o]) for o in xs]
+                        xs = [_interval_node(ACTIVATIONS[act].op, [o]) for o in xs]
                 outs += xs
         else:
-            outs = [intervals.apply(OPS[step.op][2], args)]
+            spelling = FORMS[step.op]
+            outs = [_interval_node(spelling.op, spelling.operands(args))]
         # a no_grad result is a leaf: same value, nothing behind it
         return [intervals.Node(o.value) for o in outs] if step.no_grad else outs
 
@@ -534,8 +507,7 @@ class Run:
                 (w, b, act), = specs
                 return f"(lambda d: d({_list(x)}) + d({_list(x[::-1])}))(Dense({w}, {b}, {act}))"
             return f"mlp({_list(f'({w}, {b}, {act})' for w, b, act in specs)}, {_list(x)})"
-        kind = OPS[step.op][2]
-        return _SOURCE[kind].format(*a) if kind in _SOURCE else f"{a[0]}.{step.op}()"
+        return FORMS[step.op].source(a)
 
     def rows(self) -> list[tuple[str, list[Any]]]:
         """(name, [each member's handle]) for every live handle."""

@@ -3,6 +3,7 @@ interpreter with this process's environment, so FASTGRAD_PURE selects the backen
 under test. Nothing here is timed: figures are printed, only their presence checked."""
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -14,17 +15,13 @@ from pathlib import Path
 import pytest
 
 import fastgrad
-from fastgrad.cli import agreement
-from fastgrad.cli.childenv import child_env
+from command_line import fastgrad_cli
+from fastgrad.cli.common import child_env
+from fastgrad.cli.run import compare_outputs
 
 SCRIPT = Path(__file__).parent / "data" / "micrograd_moons.py"
 # micrograd's demo.ipynb prints "step 0 loss 0.8958441028683222, accuracy 50.0%"
 NOTEBOOK_FIRST_LOSS = "loss 0.895844  accuracy  50%"
-
-
-def fastgrad_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fastgrad", *args], capture_output=True,
-                          text=True, env=child_env(), timeout=timeout)
 
 
 # -- usage -----------------------------------------------------------------------------
@@ -40,6 +37,62 @@ def test_usage_errors_exit_2_with_usage(args: list[str]) -> None:
     assert proc.returncode == 2
     assert "usage:" in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("args, says", [
+    (["bench", "--timeout", "inf"], "argument --timeout: must be a finite number greater than 0"),
+    (["bench", "--timeout", "nan"], "argument --timeout: must be a finite number greater than 0"),
+    (["bench", "--timeout", "0"], "argument --timeout: must be a finite number greater than 0"),
+    (["bench", "--timeout", "1e9"], "argument --timeout: must be at most"),
+    (["bench", "--budget", "inf"], "argument --budget: must be a finite number greater than 0"),
+    (["bench", "--budget", "-1"], "argument --budget: must be a finite number greater than 0"),
+    (["bench", "--budget", "5", "--timeout", "2"], "--timeout 2 leaves no time"),
+    (["bench", "--quick", "--timeout", "0.1"], "--timeout 0.1 leaves no time"),
+    (["bench", "--size", "inf"], "argument --size: expected a whole number"),
+    (["bench", "--repeats", "-2"], "argument --repeats: must be at least 1"),
+    (["bench", "--json", "{tmp}/missing/bench.json"], "argument --json: no such directory: {tmp}/missing"),
+    (["bench", "--json", "{tmp}"], "argument --json: {tmp} is a directory"),
+    (["--plot", "{tmp}/missing/boundary.png"], "argument --plot: no such directory: {tmp}/missing"),
+    (["--plot", "{tmp}"], "argument --plot: {tmp} is a directory"),
+    (["--steps", "inf"], "argument --steps: expected a whole number"),
+    (["--seed", "-1"], "argument --seed: must be between 0"),
+])
+def test_unusable_options_are_refused_up_front_in_one_line(args: list[str], says: str,
+                                                            tmp_path: Path) -> None:
+    proc = fastgrad_cli(*(a.format(tmp=tmp_path) for a in args), timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""  # nothing ran
+    usage, error = proc.stderr.rstrip("\n").rsplit("\n", 1)
+    assert usage.startswith("usage:")
+    assert error.startswith("python -m fastgrad") and says.format(tmp=tmp_path) in error
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_shows_runs_arguments_as_optional() -> None:
+    for args in (["run", "--help"], ["run"]):
+        proc = fastgrad_cli(*args)
+        usage = (proc.stdout or proc.stderr).split("\n\n")[0]
+        assert "SCRIPT.py [ARGS ...]" in " ".join(usage.split())
+    assert "SCRIPT.py [ARGS...]" in fastgrad_cli("--help").stdout
+
+
+def test_importing_main_does_nothing() -> None:
+    proc = subprocess.run([sys.executable, "-c", "import fastgrad.__main__"], capture_output=True,
+                          text=True, env=child_env(), timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_console_script_names_a_function() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip("not run from a source checkout")
+    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["fastgrad"]
+    module, _, function = target.partition(":")
+    main = getattr(importlib.import_module(module), function)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
 
 
 def test_fast_backend_refused_when_pure_is_forced() -> None:
@@ -165,15 +218,15 @@ def test_run_compare_against_micrograd() -> None:
 
 
 def test_agreement_verdicts() -> None:
-    assert agreement.compare("a 1.5\n", "a 1.5\n").verdict == "identical"
-    close = agreement.compare("loss 0.30000000000000004 grad=0.0", "loss 0.3 grad=0")
+    assert compare_outputs("a 1.5\n", "a 1.5\n").verdict == "identical"
+    close = compare_outputs("loss 0.30000000000000004 grad=0.0", "loss 0.3 grad=0")
     assert close.verdict == "close" and "2 numbers" in close.detail
-    assert agreement.compare("loss 0.3", "loss 0.31").verdict == "differ"
-    assert agreement.compare("loss 0.3", "cost 0.3").verdict == "differ"
-    assert agreement.compare("a\nb", "a").verdict == "differ"
-    assert agreement.compare("nan inf -1e-300", "nan inf -1e-300 ").verdict == "differ"
-    assert agreement.compare("x nan", "x nan").verdict == "identical"
-    assert agreement.compare("v 1e-12", "v 1.0000000000001e-12").verdict == "close"
+    assert compare_outputs("loss 0.3", "loss 0.31").verdict == "differ"
+    assert compare_outputs("loss 0.3", "cost 0.3").verdict == "differ"
+    assert compare_outputs("a\nb", "a").verdict == "differ"
+    assert compare_outputs("nan inf -1e-300", "nan inf -1e-300 ").verdict == "differ"
+    assert compare_outputs("x nan", "x nan").verdict == "identical"
+    assert compare_outputs("v 1e-12", "v 1.0000000000001e-12").verdict == "close"
 
 
 # -- bench -----------------------------------------------------------------------------
@@ -186,7 +239,7 @@ def test_bench_quick_on_a_tiny_size(tmp_path: Path) -> None:
                         "--budget", "0.01", "--json", str(out_json))
     assert proc.returncode == 0, proc.stderr
     assert "per-op forward" in proc.stdout and "ratio to " in proc.stdout
-    assert ("DESIGN.md target" in proc.stdout) == (ours == "fastgrad")  # targets are fastgrad's
+    assert ("fastgrad's targets" in proc.stdout) == (ours == "fastgrad")  # targets are fastgrad's
     doc = json.loads(out_json.read_text())
     assert doc["config"]["chain_ops"] == 2000
     assert doc["command"].startswith("python -m fastgrad bench --quick")
@@ -208,3 +261,13 @@ def test_bench_says_why_micrograd_cannot_run_a_deep_chain(tmp_path: Path) -> Non
     assert "RecursionError" in proc.stdout
     cell = json.loads(out_json.read_text())["results"]["chain_backward"]["micrograd"]
     assert cell["na"] == "RecursionError" and "recursion" in cell["detail"]
+
+
+def test_docs_list_the_targets_the_bench_checks() -> None:
+    from fastgrad.bench.report import targets
+    docs = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+    if not docs.exists():
+        pytest.skip("not run from a source checkout")
+    rows = [line.split(" | ")[:2] for line in docs.read_text().splitlines()
+            if line.startswith("| ") and not line.startswith("| figure")]
+    assert [[f"| {t.figure}", t.target] for t in targets({})] == rows

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from programs import (ENGINE_ERRORS, OPS, SPECIALS, EngineExecutor, Member, Program, Run,
-                      fuzz_settings, programs, same_float)
+from ops_spec import ACTIVATIONS, ACTS, FORMS, SPECIALS, Spelling
+from programs import (ENGINE_ERRORS, EngineExecutor, Member, Program, Run, fuzz_settings,
+                      programs, same_float)
 
 fast = pytest.importorskip("fastgrad._core")
 import fastgrad.pure.engine as pure  # noqa: E402 - after the skip: both or nothing
@@ -61,17 +62,15 @@ def test_random_programs_match_bitwise(program: Program) -> None:
     assert _live() == before, f"live nodes {before} -> {_live()} after dropping:\n{transcript}"
 
 
-def _one_op(engine: Any, op: str, xs: tuple[float, ...]) -> tuple[str, list[float]]:
+def _one_op(engine: Any, spelling: Spelling, xs: tuple[float, ...]) -> tuple[str, list[float]]:
     """Outcome of one op over fresh leaves, then two backward() calls: every number."""
-    template, fn, _ = OPS[op]
-    it = iter(xs)
-    args = [engine.Value(next(it)) if k == "v" else next(it) for k in template]
+    args = [engine.Value(x) if k == "v" else x for k, x in zip(spelling.kinds, xs)]
     leaves = [a for a in args if isinstance(a, engine.Value)]
     for leaf in leaves:
         leaf.grad = 0.25  # backward must accumulate onto existing grads
     live = engine.stats()["live_nodes"]
     try:
-        out = fn(*args)
+        out = spelling.make(engine, *args)
     except ENGINE_ERRORS as exc:
         kind = type(exc)
     else:
@@ -84,18 +83,18 @@ def _one_op(engine: Any, op: str, xs: tuple[float, ...]) -> tuple[str, list[floa
     return (kind.__name__, [v.data for v in leaves] + [v.grad for v in leaves])
 
 
-@pytest.mark.parametrize("op", sorted(OPS))
-def test_special_values_match_bitwise(op: str) -> None:
-    arity = len(OPS[op][0])
-    for xs in itertools.product(SPECIALS, repeat=arity):
-        p, f = _one_op(pure, op, xs), _one_op(fast, op, xs)
-        assert p[0] == f[0] and len(p[1]) == len(f[1]), f"{op}{xs}: pure {p}, fast {f}"
-        assert all(map(same_float, p[1], f[1])), f"{op}{xs}: pure {p}, fast {f}"
+@pytest.mark.parametrize("spelling", FORMS.values(), ids=str)
+def test_special_values_match_bitwise(spelling: Spelling) -> None:
+    for xs in itertools.product(spelling.op.grid, repeat=len(spelling.kinds)):
+        p, f = _one_op(pure, spelling, xs), _one_op(fast, spelling, xs)
+        assert p[0] == f[0] and len(p[1]) == len(f[1]), f"{spelling}{xs}: pure {p}, fast {f}"
+        assert all(map(same_float, p[1], f[1])), f"{spelling}{xs}: pure {p}, fast {f}"
 
 
-@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "linear"])
+@pytest.mark.parametrize("act", ACTS)
 def test_fused_nodes_over_special_values_match_bitwise(act: str) -> None:
-    for w, x, b in itertools.product(SPECIALS[::2], SPECIALS[1::2], SPECIALS[::3]):
+    grid = SPECIALS + (ACTIVATIONS[act].op.edges if act in ACTIVATIONS else ())
+    for w, x, b in itertools.product(grid[::2], grid[1::2], grid[::3]):
         got = []
         for engine in (pure, fast):
             ws = [engine.Value(w), engine.Value(0.75)]

@@ -1,24 +1,23 @@
 """Every op's data is what Python float arithmetic (and math) gives, special values
 included: signed zeros, subnormals, huge, inf, nan; and where Python raises, the op
-raises the same exception. (Python's float ** goes complex for a negative base and a
-non-integer exponent; the engine raises ValueError there, as math.pow does.)
+raises the same exception. The reference is each op's rule in tests/ops_spec.py,
+evaluated in Python floats (tests/reals.py). (Python's float ** goes complex for a
+negative base and a non-integer exponent; the engine raises ValueError there, as
+math.pow does.)
 """
 from __future__ import annotations
 
 import itertools
 import math
-import operator
 from typing import Any, Callable
 
 import pytest
 
+import fastgrad.engine as engine
+import reals
 from fastgrad import Value
-from programs import SPECIALS, same_float
-
-def _pow(x: float, y: float) -> float:
-    if x < 0.0 and math.isfinite(x) and math.isfinite(y) and not y.is_integer():
-        return math.pow(x, y)  # raises ValueError: math domain error
-    return x ** y
+from ops_spec import BY_CODE, FORMS, Spelling
+from programs import same_float
 
 
 def _outcome(f: Callable[..., Any], *args: Any) -> tuple[str, float]:
@@ -29,41 +28,18 @@ def _outcome(f: Callable[..., Any], *args: Any) -> tuple[str, float]:
     return "ok", out.data if isinstance(out, Value) else out
 
 
-BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
-
-
-@pytest.mark.parametrize("name", [*BINARY, "**"])
-def test_binary_ops_are_python_floats(name: str) -> None:
-    op = BINARY.get(name, operator.pow)
-    ref = BINARY.get(name, _pow)
-    for x, y in itertools.product(SPECIALS, repeat=2):
-        want = _outcome(ref, x, y)
-        for args in [(Value(x), Value(y)), (Value(x), y), (x, Value(y))]:
-            got = _outcome(op, *args)
-            assert got[0] == want[0] and same_float(got[1], want[1]), (name, args, got, want)
-
-
-UNARY: dict[str, tuple[Callable[[Value], Value], Callable[[float], float]]] = {
-    "neg": (operator.neg, operator.neg),
-    "abs": (abs, abs),
-    "relu": (Value.relu, lambda x: 0.0 if x < 0.0 else x),
-    "tanh": (Value.tanh, math.tanh),
-    "exp": (Value.exp, math.exp),
-    "log": (Value.log, math.log),
-    "sqrt": (Value.sqrt, math.sqrt),
-}
-
-
-@pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_ops_are_math(name: str) -> None:
-    op, ref = UNARY[name]
-    for x in SPECIALS:
-        got, want = _outcome(op, Value(x)), _outcome(ref, x)
-        assert got[0] == want[0] and same_float(got[1], want[1]), (name, x, got, want)
+@pytest.mark.parametrize("spelling", FORMS.values(), ids=str)
+def test_ops_are_python_floats(spelling: Spelling) -> None:
+    op = spelling.op
+    for xs in itertools.product(op.grid, repeat=len(spelling.kinds)):
+        want = _outcome(op.forward, reals, *spelling.operands(xs))
+        args = [Value(x) if k == "v" else x for k, x in zip(spelling.kinds, xs)]
+        got = _outcome(spelling.make, engine, *args)
+        assert got[0] == want[0] and same_float(got[1], want[1]), (spelling, xs, got, want)
 
 
 def test_sigmoid_is_the_logistic_function_without_overflow() -> None:
-    for x in SPECIALS:
+    for x in BY_CODE["sigmoid"].grid:
         s = Value(x).sigmoid().data
         if math.isnan(x):
             assert math.isnan(s)

@@ -16,9 +16,9 @@ from hypothesis import given
 import fastgrad
 import fastgrad.engine
 import intervals
-from programs import (MICROGRAD_ACTS, MICROGRAD_OPS, EngineExecutor, IntervalExecutor, Member,
-                      MicrogradExecutor, Program, Ref, Run, Step, TorchExecutor, fuzz_settings,
-                      programs)
+from programs import (MICROGRAD_ACTS, MICROGRAD_OPS, TORCH_ACTS, TORCH_OPS, EngineExecutor,
+                      IntervalExecutor, Member, MicrogradExecutor, Program, Ref, Run, Step,
+                      TorchExecutor, fuzz_settings, programs)
 
 pytestmark = pytest.mark.usefixtures("fresh_heap")
 
@@ -68,7 +68,7 @@ def test_engine_within_bounds(program: Program) -> None:
 
 
 @fuzz_settings(150)
-@given(programs(after=False))
+@given(programs(ops=TORCH_OPS, acts=TORCH_ACTS, after=False))
 def test_engine_and_torch_within_bounds(program: Program) -> None:
     torch = pytest.importorskip("torch")
     def check(run: Run) -> None:
@@ -93,8 +93,8 @@ def test_bounds_are_tight_enough_to_catch_an_ulp_scale_error() -> None:
     run = _run()
     run.program(Program((0.7, -1.3), tuple(
         Step(op, tuple(map(Ref, refs))) for op, refs in
-        [("mul", (0, 1)), ("tanh", (0,)), ("div", (0, 2)), ("sigmoid", (0,)), ("exp", (1,)),
-         ("add", (0, 1)), ("pow", (3, 2))])))
+        [("a * b", (0, 1)), ("a.tanh()", (0,)), ("a / b", (0, 2)), ("a.sigmoid()", (0,)),
+         ("a.exp()", (1,)), ("a + b", (0, 1)), ("a ** b", (3, 2))])))
     for name, handles in run.rows():
         data, grad = EngineExecutor(fastgrad.engine).read(handles[ENGINE])
         for x, bounds in zip((data, grad), handles[BOUNDS].read()):

@@ -182,7 +182,7 @@ def test_load_never_unpickles(tmp_path) -> None:
     before = get_data(model.parameters())
     path = tmp_path / "evil.npz"
     np.savez(path, w=np.array([object(), object()], dtype=object), b=np.zeros(()))
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(ValueError, match="dtype object.*never loaded"):
         model.load(path)
     np.save(tmp_path / "plain.npy", np.zeros(3))
     with pytest.raises(ValueError, match="not an .npz archive"):

@@ -13,8 +13,7 @@ import pytest
 import fastgrad
 from fastgrad import engine, nn
 from fastgrad.engine import Dense, Network, Value
-
-ACTS = ["relu", "tanh", "sigmoid", "linear"]
+from ops_spec import ACTS
 
 
 def _denses(sizes: list[int], acts: list[str], seed: int, shared: bool = False,
@@ -98,8 +97,8 @@ def test_graph_structure() -> None:
     assert heads[0]._prev == {net, *denses[1].weights[0], denses[1].biases[0]}
     assert net._prev == {x[0], *(w for row in denses[0].weights for w in row), *denses[0].biases}
     assert net.data == 0.0 and net._prev == net._prev
-    linear = Network(_denses([2, 3, 1], ["relu", "linear"], 1))(x)
-    assert len(linear) == 1 and isinstance(linear[0], Value) and linear[0]._op == "dot"
+    [linear] = Network(_denses([2, 3, 1], ["relu", "linear"], 1))(x)
+    assert isinstance(linear, Value) and linear._op == "dot"
 
 
 def test_nodes_and_memory() -> None:

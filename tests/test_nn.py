@@ -9,8 +9,9 @@ import pytest
 import fastgrad
 from fastgrad import Value, dot, losses, nn, optim
 from fastgrad.datasets import make_blobs, make_moons
+from ops_spec import ACTS
 
-ACTIVATIONS = [True, False, "relu", "tanh", "sigmoid", "linear"]
+ACTIVATIONS = [True, False, *ACTS]  # nonlin: micrograd's flag, or an activation's name
 
 
 def _apply(act: object, v: Value) -> Value:

@@ -1,10 +1,11 @@
-"""The seed documents' examples run on fastgrad, printing what the documents print.
+"""The examples micrograd-style tutorials teach run on fastgrad, printing what the
+tutorials say they print.
 
-../shared/seeds/000_*.txt is a Python Value tutorial: its code blocks are below verbatim,
-but for the import line (`from fastgrad import Value` in place of neurogebra's); when
-the seed directory is beside the repository, a test checks they still match it.
-../shared/seeds/003_*.txt is the same engine in Go: its Value examples and its
-Neuron/Layer/MLP training program are translated to Python.
+The first set is a Python Value tutorial (neurogebra's autograd guide): its code blocks
+are below verbatim, but for the import line (`from fastgrad import Value` in place of
+`from neurogebra.core.autograd import Value`). The second is the same engine in Go (a
+micrograd port): its Value examples and its Neuron/Layer/MLP training program,
+translated to Python.
 """
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ import gc
 import io
 import math
 import random
-import re
-from pathlib import Path
 
 import pytest
 
@@ -23,9 +22,7 @@ from fastgrad import Value
 
 pytestmark = pytest.mark.usefixtures("fresh_heap")
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-
-# -- seed 000: the Python tutorial, block by block -------------------------------------
+# -- the Python tutorial, block by block -------------------------------------
 
 CREATE = r'''from fastgrad import Value
 
@@ -205,29 +202,14 @@ print(f"After zero + backward: x.grad = {x.grad}")  # 6.0 — Correct!
 '''
 
 
-BLOCKS = [CREATE, FORWARD, BACKWARD, SUPPORTED_OPS, NEURON, TRAINING_LOOP, MINI_NETWORK,
-          ZERO_GRAD]
-
-
 def run(*blocks: str, namespace: dict | None = None) -> tuple[str, dict]:
     """Execute blocks in one namespace (later blocks continue earlier ones); stdout."""
     ns = {} if namespace is None else namespace
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         for block in blocks:
-            exec(compile(block, "<seed>", "exec"), ns)  # noqa: S102 - the seed's own code
+            exec(compile(block, "<tutorial>", "exec"), ns)  # noqa: S102 - the tutorial's code
     return out.getvalue(), ns
-
-
-def test_blocks_are_the_seed_documents_examples() -> None:
-    docs = sorted(SEEDS.glob("000_*.txt"))
-    if not docs:
-        pytest.skip("the seed documents are not beside this checkout")
-    found = re.findall(r"```python\n(.*?)```", docs[0].read_text(encoding="utf-8"), re.S)
-    found = ["\n".join(line.rstrip() for line in b.split("\n")) for b in found]
-    ours = [b.replace("from fastgrad import Value", "from neurogebra.core.autograd import Value")
-            for b in BLOCKS]
-    assert ours == found
 
 
 def test_printing_values() -> None:
@@ -310,7 +292,7 @@ def test_mini_network_matches_micrograd() -> None:
                     namespace={"Value": value, "print": lambda *a: None})
         model = ns["model"]
         # its output unit is dead for most inputs (all relu, seed 42): take the hidden
-        # units' outputs too, so gradients flow through the seed's own Neuron code
+        # units' outputs too, so gradients flow through the tutorial's own Neuron code
         xs = [[0.3, 0.5], [-1.7, 0.5], [2.4, -1.0]]
         y = sum(model(x) for x in xs) + sum(n(x) for x in xs for n in model.layers[0])
         y.backward()
@@ -327,7 +309,7 @@ def test_zero_grad() -> None:
                                     "After zero + backward: x.grad = 6.0"]
 
 
-# -- seed 003: the Go engine, translated ----------------------------------------------------
+# -- the Go engine, translated ----------------------------------------------------
 
 def test_go_graph_example() -> None:
     # f(a, b) = a*b + b with a = 2, b = 3: forward 9, dc/da = 3, dc/db = 1 + 2 = 3

@@ -1,12 +1,9 @@
-"""fastgrad's command line: the moons demo (default), `run` and `bench`."""
+"""fastgrad's command line: the moons demo (default), `run` and `bench`, one module each,
+and `common`, what they share."""
 from __future__ import annotations
 
 import argparse
 import sys
-
-from fastgrad.cli import demo, run
-from fastgrad.cli.backends import BackendUnavailable
-from fastgrad.cli.bench import runner as bench
 
 DESCRIPTION = """\
 Without a command: train micrograd's moons demo (100 samples, MLP(2, [16, 16, 1]),
@@ -23,6 +20,10 @@ USAGE = """
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser (the demo's options) and each command's parser by name."""
+    # imported here, not above: the stand-ins `run` serves import fastgrad.cli.common,
+    # which must not drag in the commands (nor the bench package, which imports it too)
+    from fastgrad.cli import bench, demo, run
+
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m fastgrad", usage=USAGE,
                                      description=DESCRIPTION, formatter_class=raw)
@@ -33,7 +34,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                                 help="run a micrograd script unedited, on fastgrad")
     run.add_arguments(run_parser)
     bench_parser = sub.add_parser("bench", prog="python -m fastgrad bench",
-                                  description=bench.__doc__, formatter_class=raw,
+                                  description=bench.DESCRIPTION, formatter_class=raw,
                                   help="benchmark fastgrad against floats, its pure backend, "
                                        "micrograd and torch")
     bench.add_arguments(bench_parser)
@@ -41,6 +42,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `fastgrad` console script and `python -m fastgrad`: the exit status."""
+    from fastgrad.cli import bench, common, demo, run
+
     parser, commands = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
@@ -50,6 +54,5 @@ def main(argv: list[str] | None = None) -> int:
     module.check(commands[name], args)
     try:
         return module.run(args)
-    except BackendUnavailable as exc:
+    except common.BackendUnavailable as exc:
         commands[name].error(f"--backend {args.backend}: {exc}")
-

@@ -1,4 +1,4 @@
-"""`python -m fastgrad`: train micrograd's moons demo and show what it learned."""
+"""`python -m fastgrad`: train micrograd's moons demo and draw the decision boundary it learned."""
 from __future__ import annotations
 
 import argparse
@@ -6,28 +6,28 @@ import importlib.util
 import statistics
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
-from fastgrad.cli import backends, boundary, moons
-from fastgrad.cli.argtypes import positive_int, seed
-from fastgrad.cli.units import duration
+from fastgrad.cli import common
+from fastgrad.examples import moons
 
 PURE_STEPS = 3  # steps replayed on the pure backend to measure the speed-up
+MARGIN = 1.0  # the notebook's mesh reaches one unit past the data on every side
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--steps", type=positive_int, default=100, metavar="N",
+    parser.add_argument("--steps", type=common.positive_int, default=100, metavar="N",
                         help="SGD steps to train (default 100, as in micrograd's notebook); "
                              "the learning rate falls linearly from 1.0 to 0.1 over them")
-    parser.add_argument("--seed", type=seed, default=1337,
+    parser.add_argument("--seed", type=common.seed, default=1337,
                         help="seed for the dataset and the initial weights (default 1337)")
-    parser.add_argument("--backend", choices=backends.BACKEND_CHOICES, default="auto",
+    parser.add_argument("--backend", choices=common.BACKEND_CHOICES, default="auto",
                         help="engine to train on: 'fast' (compiled core), 'pure' (the "
                              "Python reference), or 'auto', what `import fastgrad` picks "
                              "(default; FASTGRAD_PURE=1 selects pure)")
-    parser.add_argument("--plot", metavar="PATH",
+    parser.add_argument("--plot", metavar="PATH", type=common.output_file,
                         help="write the decision boundary as a PNG (needs matplotlib) "
                              "instead of drawing it in the terminal")
     parser.add_argument("--no-plot", action="store_true", help="draw no decision boundary")
@@ -44,8 +44,8 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = sys.stdout  # looked up per call: callers may redirect it
-    engine, nn = backends.modules(args.backend)
-    used = backends.name(engine)
+    engine, nn = common.modules(args.backend)
+    used = common.name(engine)
     X, y = moons.data(args.seed)
     model = moons.model(nn.MLP, args.seed)
     print(f"micrograd's moons demo on fastgrad ({used} backend): {len(X)} samples, "
@@ -64,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
     step_time = statistics.median(times)
     print(f"final accuracy {acc * 100:.0f}% (loss {loss:.6f}); "
-          f"time per step {duration(step_time)} (median of {args.steps})", file=out)
+          f"time per step {common.duration(step_time)} (median of {args.steps})", file=out)
     status = _compare_with_pure(used, args, X, y, losses, step_time, out)
 
     if args.plot:
-        boundary.png_plot(model, engine, X, y, args.plot)
+        png_plot(model, engine, X, y, args.plot)
         print(f"decision boundary written to {args.plot}", file=out)
     elif not args.no_plot:
-        print(boundary.text_plot(model, engine, X, y), file=out)
+        print(text_plot(model, engine, X, y), file=out)
     return status
 
 
@@ -81,7 +81,7 @@ def _compare_with_pure(used: str, args: argparse.Namespace, X: np.ndarray, y: np
     if used == "pure":
         print("speed-up over pure: n/a, this run is on the pure backend", file=out)
         return 0
-    engine, nn = backends.modules("pure")
+    engine, nn = common.modules("pure")
     model = moons.model(nn.MLP, args.seed)
     n = min(PURE_STEPS, args.steps)
     times, replayed = [], []
@@ -91,7 +91,7 @@ def _compare_with_pure(used: str, args: argparse.Namespace, X: np.ndarray, y: np
         times.append(time.perf_counter() - t0)
     pure_time = statistics.median(times)
     same = replayed == losses[:n]
-    print(f"pure backend: {duration(pure_time)} per step on steps 0-{n - 1} "
+    print(f"pure backend: {common.duration(pure_time)} per step on steps 0-{n - 1} "
           f"({'bit-identical losses' if same else 'LOSSES DIFFER'}); "
           f"speed-up {pure_time / step_time:.0f}x", file=out)
     if not same:
@@ -123,3 +123,56 @@ class _Progress:
         if self.tty:
             self.out.write("\n")
 
+
+# -- the decision boundary: a PNG through matplotlib, or characters ---------------------
+
+def extent(X: np.ndarray) -> tuple[float, float, float, float]:
+    """(x_min, x_max, y_min, y_max) of the notebook's mesh around the data."""
+    return (X[:, 0].min() - MARGIN, X[:, 0].max() + MARGIN,
+            X[:, 1].min() - MARGIN, X[:, 1].max() + MARGIN)
+
+
+def scores(model: Any, engine: Any, points: np.ndarray) -> np.ndarray:
+    """The model's score at every row of `points`, without building a graph."""
+    predict = getattr(model, "predict", None)
+    if predict is not None:  # one call into the engine for the whole array
+        return np.asarray(predict(points), dtype=np.float64).reshape(len(points), -1)[:, 0]
+    with engine.no_grad():
+        return np.array([model(list(map(engine.Value, row))).data for row in points])
+
+
+def text_plot(model: Any, engine: Any, X: np.ndarray, y: np.ndarray, cols: int = 64) -> str:
+    """A character plot: '.' where the model says +1, 'o' / 'x' the +1 / -1 samples."""
+    x0, x1, y0, y1 = extent(X)
+    rows = max(4, round(cols * (y1 - y0) / (x1 - x0) / 2))  # a cell is about twice as tall as wide
+    xs = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
+    ys = y1 - (np.arange(rows) + 0.5) * (y1 - y0) / rows  # top row first
+    grid = np.array([[x, yv] for yv in ys for x in xs])
+    positive = (scores(model, engine, grid) > 0).reshape(rows, cols)
+    canvas = [["." if p else " " for p in row] for row in positive]
+    for (px, py), label in zip(X, y):
+        c = min(cols - 1, int((px - x0) / (x1 - x0) * cols))
+        r = min(rows - 1, int((y1 - py) / (y1 - y0) * rows))
+        canvas[r][c] = "o" if label > 0 else "x"
+    border = "+" + "-" * cols + "+"
+    lines = [border, *("|" + "".join(row) + "|" for row in canvas), border]
+    lines.append("'.' the model says +1, 'o' samples of +1, 'x' samples of -1")
+    return "\n".join(lines)
+
+
+def png_plot(model: Any, engine: Any, X: np.ndarray, y: np.ndarray, path: str) -> None:
+    """The notebook's figure: filled contours of the decision and the samples on top."""
+    from matplotlib.figure import Figure  # optional dependency, checked by the caller
+
+    x0, x1, y0, y1 = extent(X)
+    xx, yy = np.meshgrid(np.linspace(x0, x1, 100), np.linspace(y0, y1, 100))
+    mesh = np.c_[xx.ravel(), yy.ravel()]
+    Z = (scores(model, engine, mesh) > 0).reshape(xx.shape)
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    ax.contourf(xx, yy, Z, cmap="Spectral", alpha=0.8)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=40, cmap="Spectral", edgecolors="k")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_title("fastgrad: MLP(2, [16, 16, 1]) on micrograd's moons")
+    fig.savefig(path, dpi=100)

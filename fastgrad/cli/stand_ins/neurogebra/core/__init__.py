@@ -1,0 +1,6 @@
+"""neurogebra.core, as `python -m fastgrad run` serves it: only neurogebra.core.autograd
+comes from fastgrad (its Value); other submodules load from an installed neurogebra, if any."""
+from pkgutil import extend_path as _extend_path
+
+__path__ = _extend_path(__path__, __name__)
+del _extend_path

@@ -1,0 +1,160 @@
+"""Constant memory: long training runs keep the store and the process flat.
+
+A step of micrograd's moons demo builds ~10^4 nodes and drops them all; after warm-up
+the resident set must not grow, the live node count between steps must be exactly the
+parameters, and dropping every Value must give the store back, at once (no cycles
+left for the collector). scripts/soak.py runs the same for 10^5 steps and a 10^7 chain.
+"""
+from __future__ import annotations
+
+import copy
+import gc
+import os
+import sys
+from typing import Callable
+
+import pytest
+
+import fastgrad
+from fastgrad import Value, losses, nn, optim
+from fastgrad.examples import moons
+from training import live
+
+# earlier modules' cyclic garbage holding Values must not be collected mid-test
+pytestmark = pytest.mark.usefixtures("fresh_heap")
+
+MiB = 1 << 20
+# The pure backend takes ~50 ms a step (the compiled one ~1.5 ms): it gets 100 steps,
+# enough to pass its warm-up (pymalloc settles in ~25 steps), so this file stays fast.
+FAST = fastgrad.backend == "fast"
+STEPS, WARMUP = (2000, 100) if FAST else (100, 30)
+
+
+# ASan and valgrind keep freed memory in quarantine (ASan up to 256 MiB) to catch use
+# after free: under them the resident set grows by design, and only the counts are checked.
+UNDER_MEMORY_TOOL = any(lib in os.environ.get("LD_PRELOAD", "") for lib in ("libasan", "vgpreload"))
+
+
+def rss() -> int:
+    """Resident set size in bytes, from /proc (the test is skipped without it)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        pytest.skip("no /proc/self/statm: resident memory cannot be read here")
+
+
+def _run(step: Callable[[int], object], steps: int, warmup: int, expected_live: int
+         ) -> tuple[int, int]:
+    """Run step(k) `steps` times, checking the live count after each. Returns the growth
+    after warm-up of the resident set (bytes) and of the interpreter's allocated blocks
+    (every Python object; exact where RSS moves in whole allocator arenas)."""
+    rss0 = blocks0 = 0
+    for k in range(steps):
+        if k == warmup:
+            rss0, blocks0 = rss(), _blocks()
+        step(k)
+        assert live() == expected_live, f"step {k}: {live()} live nodes, expected {expected_live}"
+    return rss() - rss0, _blocks() - blocks0
+
+
+def _blocks() -> int:
+    """The interpreter's allocated blocks once the collector has run: its generations
+    fill and empty on their own schedule, which moves the count by hundreds."""
+    gc.collect()
+    return sys.getallocatedblocks()
+
+
+def _check_growth(rss_growth: int, blocks_growth: int, steps: int) -> None:
+    # one object kept per step would add `steps` blocks; after warm-up the count
+    # moves by a handful at most (free lists)
+    assert blocks_growth < max(steps // 2, 10), (
+        f"{blocks_growth} more Python objects after {steps} steps")
+    if not UNDER_MEMORY_TOOL:
+        assert rss_growth < MiB, f"RSS grew {rss_growth / MiB:.2f} MiB over {steps} steps"
+
+
+def test_moons_training_runs_in_constant_memory() -> None:
+    before = live()
+    X, y = moons.data(1337)
+    model = moons.model(nn.MLP, 1337)
+    n_params = len(model.parameters())
+    assert n_params == 337
+    growth = _run(lambda k: moons.step(model, Value, X, y, k, STEPS), STEPS, WARMUP,
+                  before + n_params)
+    print(f"after warm-up: RSS {growth[0]:+d} bytes, {growth[1]:+d} Python objects")
+    _check_growth(*growth, STEPS - WARMUP)
+    del model
+    assert live() == before
+
+
+def test_optimizer_and_loss_training_runs_in_constant_memory() -> None:
+    before = live()
+    X, y = moons.data(7)
+    X, y = X[:40], y[:40]
+    model = moons.model(nn.MLP, 7)
+    params = model.parameters()
+    opt = optim.Adam(params, lr=0.01)
+
+    def step(k: int) -> None:
+        scores = [model(row) for row in X.tolist()]
+        loss = losses.hinge(scores, y.tolist()) + losses.l2(params, 1e-4)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    steps, warmup = (600, 100) if FAST else (40, 20)
+    _check_growth(*_run(step, steps, warmup, before + len(params)), steps - warmup)
+    del model, params, opt
+    assert live() == before
+
+
+def test_dropping_every_value_frees_the_store_at_once() -> None:
+    """Everything a user can hold (a model, an optimizer, a loss graph with labels, the
+    _prev facades, copies) dies with its last reference, with the collector off."""
+    before = live()
+    gc.disable()
+    try:
+        model = nn.MLP(3, [4, 4, 1])
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x = [Value(0.5, label="x0"), Value(-1.5, label="x1"), 2.0]
+        loss = (model(x) - 1.0) ** 2
+        loss.label = "loss"
+        loss.backward()
+        opt.step()
+        children = [c for v in (loss, *x[:2]) for c in v._prev]
+        clone = copy.deepcopy((model, opt))
+        assert live() > before
+        del model, opt, x, loss, children, clone
+        assert live() == before
+    finally:
+        gc.enable()
+
+
+def test_rebuilding_a_dropped_graph_takes_no_new_memory() -> None:
+    """The store reuses what a dropped graph gave back: after a first build (the store
+    and the allocator grow to size), building and dropping the same graph adds nothing."""
+    n = 500_000 if FAST else 20_000
+
+    def build_and_drop() -> tuple[int, int]:
+        # the collector off: a collection at a different moment of each build (the pure
+        # backend's Values are container objects) moves the peak by an allocator arena
+        gc.disable()
+        try:
+            x = Value(0.5)
+            y = x
+            for _ in range(n):
+                y = (y * 1.0000001).tanh()
+            y.backward()
+            del x, y
+        finally:
+            gc.enable()
+        return rss(), fastgrad.stats()["bytes"]
+
+    before = live()
+    build_and_drop()
+    rss1, bytes1 = build_and_drop()
+    rss2, bytes2 = build_and_drop()
+    assert live() == before
+    assert bytes2 == bytes1
+    assert UNDER_MEMORY_TOOL or rss2 - rss1 < MiB, f"RSS grew {(rss2 - rss1) / MiB:.2f} MiB on rebuilding"
