@@ -53,10 +53,12 @@ static void activate(int act, double *v, size_t n)
 {
     size_t k;
     switch (act) {
-    case FG_RELU: for (k = 0; k < n; k++) fg_forward(FG_RELU, v[k], 0.0, &v[k]); break;
-    case FG_TANH: for (k = 0; k < n; k++) fg_forward(FG_TANH, v[k], 0.0, &v[k]); break;
-    case FG_SIGMOID: for (k = 0; k < n; k++) fg_forward(FG_SIGMOID, v[k], 0.0, &v[k]); break;
-    default: break; /* linear */
+    case FG_LEAF: /* linear */
+        return;
+#define FG_ACT(code, label, forward, backward) \
+    case FG_##code: for (k = 0; k < n; k++) v[k] = fg_activate(FG_##code, v[k]); return;
+#include "ops.def"
+    default: FG_BAD_OP();
     }
 }
 

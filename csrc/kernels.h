@@ -1,11 +1,11 @@
 /* Bulk kernels: one call for a whole parameter list or data set. Each mirrors the
- * function of the same name in fastgrad/pure/engine.py, expression for expression. */
+ * function of the same name in fastgrad/pure, expression for expression. */
 #ifndef FASTGRAD_KERNELS_H
 #define FASTGRAD_KERNELS_H
 
 #include <stddef.h>
 
-#include "graph.h"
+#include "store.h"
 
 /* torch.optim.SGD (no dampening, no nesterov) on the nodes ids[0..n). */
 void fg_sgd_step(fg_graph *g, size_t n, const fg_id *ids, double lr, double momentum,

@@ -1,6 +1,6 @@
-/* Fused networks: one call of a stack of dense layers (graph.h's fg_stack) as one
- * FG_NET node for all its hidden layers and one FG_HEAD node per output neuron,
- * instead of a dot node and an activation node per neuron.
+/* Fused networks: one call of a network of dense layers as one FG_NET node for all its
+ * hidden layers and one FG_HEAD node per output neuron, instead of a dot node and an
+ * activation node per neuron. The network's types and lifetime, and both ops' rules.
  *
  * The numbers are those of the unfused graph, bit for bit: the forward sums each
  * neuron's bias + w0*x0 + w1*x1 + ... left to right, as FG_DOT does, and the backward
@@ -8,43 +8,151 @@
  * nodes, swept where the graph puts them; the FG_NET node comes after all of them
  * (they are its parents) and goes through the hidden layers from the top, each
  * layer's neurons last to first, a neuron's activation before its dot, as the sweep
- * of the unfused graph does. The tape keeps the grads the hidden nodes would hold.
+ * of the unfused graph does. The call keeps the grads the hidden nodes would hold.
  */
 #ifndef FASTGRAD_NET_H
 #define FASTGRAD_NET_H
 
-#include "graph.h"
+#include "blocks.h"
+#include "sweep.h"
 
-/* Once its rows are filled: note whether the walk can skip the hidden rows. */
-void fg_stack_finish(fg_stack *s);
+/* Layer l of a network: nout neurons, its rows [first, first + nout) of the network's,
+ * each nin weights then the bias, and activation act (an FG_ACT op of ops.def, or
+ * FG_LEAF for none). */
+typedef struct fg_net_layer {
+    int32_t nin, nout, act, first;
+} fg_net_layer;
 
-/* One call of s on inputs x (x->n == the first layer's nin): returns a new FG_NET
+/* Dense layers made once and shared by every call; all but the last are hidden. One
+ * allocation: layers, then rows.
+ * Invariants (fg_net_new asserts them): nlayers >= 2; each layer's nin is the nout of
+ * the one before, and its first the neurons of those before it; every row is a sealed
+ * block of nin + 1 slots, never changed; act is an activation. */
+typedef struct fg_net {
+    int32_t refs;              /* its maker's, and one per call alive */
+    int32_t nlayers;
+    int32_t units;             /* neurons in all layers */
+    uint8_t hidden_all_leaves; /* every hidden row is leaves only: the walk skips them */
+    uint8_t no_constants;      /* no row holds a constant */
+    uint8_t disjoint_runs;     /* every row consecutive (fg_block), and no node fills two
+                                  slots of the rows: their data and grads are arrays */
+    fg_id lo, hi;              /* with disjoint_runs: the least and greatest id in the
+                                  first layer's rows */
+    fg_net_layer *layer;
+    fg_block **rows;           /* one reference each */
+} fg_net;
+
+/* A layer as its maker gives it: rows[0 .. nout), each a sealed block of nin weights
+ * then the bias, and the activation. */
+typedef struct fg_layer_spec {
+    int32_t nin, nout, act;
+    fg_block *const *rows;
+} fg_layer_spec;
+
+/* A network of nlayers layers (at least 2, each one's nin the nout of the one before),
+ * taking a reference on every row and holding one (the caller's); NULL when memory
+ * runs out. */
+fg_net *fg_net_new(fg_graph *g, int32_t nlayers, const fg_layer_spec *layers);
+
+/* Let go of one reference; the last frees the network and drops its rows. */
+void fg_net_drop(fg_graph *g, fg_net *net);
+
+/* What an FG_NET node (kids.ext) keeps of one call: the inputs, and per neuron u what
+ * its dot and activation nodes would hold in the unfused graph: h[u] the activation's
+ * data (hidden neurons), gh[u] its grad, gz[u] the dot's grad (where an activation
+ * follows). One allocation: the arrays follow the header. */
+typedef struct fg_net_call {
+    fg_net *net;       /* one reference */
+    fg_block *x;       /* the inputs, one reference */
+    double *h, *gh, *gz;
+    double *in;        /* the inputs' data at the call (x->n of them) */
+} fg_net_call;
+
+/* One call of net on inputs x (x->n == the first layer's nin): returns a new FG_NET
  * node, and puts an FG_HEAD node per output neuron in heads[]. No node has an owner:
  * the heads' count is 0 until the caller takes them. FG_NONE when memory or the node
  * limit runs out, and then nothing is left. */
-fg_id fg_net(fg_graph *g, fg_stack *s, fg_block *x, fg_id *heads);
+fg_id fg_net_apply(fg_graph *g, fg_net *net, fg_block *x, fg_id *heads);
 
-/* The values of one call of s on inputs x, with no node: in[] gets the inputs' data,
- * h[u] neuron u's activation (s->units of them; the output layer's last). */
-void fg_net_forward(const fg_graph *g, const fg_stack *s, const fg_block *x, double *in,
-                    double *h);
+/* The values of one call of net on inputs x, with no node: in[] gets the inputs'
+ * data, h[u] neuron u's activation (net->units of them; the output layer's last). */
+void fg_net_eval(const fg_graph *g, const fg_net *net, const fg_block *x, double *in,
+                 double *h);
 
-/* The backward rules of FG_NET and FG_HEAD. */
-void fg_net_backward(fg_graph *g, fg_id id);
-void fg_head_backward(fg_graph *g, fg_id id);
+/* -- FG_NET: slots the inputs, then the hidden rows' weights and biases ----------------- */
 
-/* fg_operand for FG_NET (the inputs, then the hidden rows' slots in order) and
- * FG_HEAD (its FG_NET node, then its row's weights and bias). */
-fg_id fg_net_operand(const fg_graph *g, fg_id id, int32_t *k);
+static inline fg_net_call *fg_call_of(const fg_graph *g, fg_id id)
+{
+    assert(g->op[id] == FG_NET);
+    return g->kids[id].ext;
+}
+
+int fg_call_forward(fg_graph *g, fg_id id);
+void fg_call_backward(fg_graph *g, fg_id id);
+fg_id fg_call_operand(const fg_graph *g, fg_id id, int32_t *k);
+void fg_call_release(fg_graph *g, fg_id id, fg_id *head);
+
+static inline int fg_call_push(fg_graph *g, fg_id id, fg_walk *w)
+{
+    const fg_net_call *t = fg_call_of(g, id);
+    const fg_net *net = t->net;
+    if (!net->hidden_all_leaves)
+        for (int32_t u = net->layer[net->nlayers - 1].first; u-- > 0;)
+            if (fg_walk_push_block(g, net->rows[u], w))
+                return -1;
+    return fg_walk_push_block(g, t->x, w);
+}
+
+static inline void fg_call_settle(fg_graph *g, fg_id id, const fg_walk *w)
+{
+    const fg_net_call *t = fg_call_of(g, id);
+    const fg_net *net = t->net;
+    fg_walk_settle(t->x, w);
+    if (!net->hidden_all_leaves)
+        for (int32_t u = net->layer[net->nlayers - 1].first; u-- > 0;)
+            fg_walk_settle(net->rows[u], w);
+}
+
+/* -- FG_HEAD: kids.bin.a its FG_NET node, kids.bin.b its neuron in the last layer;
+ * slots that node, then the neuron's weights and bias ---------------------------------- */
+
+static inline fg_net_call *fg_head_call(const fg_graph *g, fg_id id)
+{
+    assert(g->op[id] == FG_HEAD);
+    return fg_call_of(g, g->kids[id].bin.a);
+}
+
+/* The head's neuron in the network's rows. */
+static inline int32_t fg_head_unit(const fg_graph *g, fg_id id)
+{
+    const fg_net *net = fg_head_call(g, id)->net;
+    return net->layer[net->nlayers - 1].first + g->kids[id].bin.b;
+}
+
+static inline fg_block *fg_head_row(const fg_graph *g, fg_id id)
+{
+    return fg_head_call(g, id)->net->rows[fg_head_unit(g, id)];
+}
 
 /* The activation of an FG_HEAD node (FG_LEAF: none, the head is a dot). */
 int fg_head_act(const fg_graph *g, fg_id id);
 
-/* An FG_HEAD node's row: its neuron's weights, then its bias. */
-static inline const fg_block *fg_head_row(const fg_graph *g, fg_id id)
+int fg_head_forward(fg_graph *g, fg_id id);
+void fg_head_backward(fg_graph *g, fg_id id);
+fg_id fg_head_operand(const fg_graph *g, fg_id id, int32_t *k);
+void fg_head_release(fg_graph *g, fg_id id, fg_id *head);
+
+static inline int fg_head_push(fg_graph *g, fg_id id, fg_walk *w)
 {
-    const fg_stack *s = g->kids[g->kids[id].bin.a].tape->stack;
-    return s->rows[s->layer[s->nlayers - 1].first + g->kids[id].bin.b];
+    if (fg_walk_push_block(g, fg_head_row(g, id), w) || fg_walk_room(g, w, 1))
+        return -1;
+    fg_walk_push(g, g->kids[id].bin.a, w);
+    return 0;
+}
+
+static inline void fg_head_settle(fg_graph *g, fg_id id, const fg_walk *w)
+{
+    fg_walk_settle(fg_head_row(g, id), w);
 }
 
 #endif

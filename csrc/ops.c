@@ -1,29 +1,47 @@
-/* The op names and the forward rules of the n-ary ops (the rest of the op table is
- * inline, in ops.h). Each rule mirrors fastgrad/pure/engine.py; keep them in step. */
+/* The op table's arrays and the forward dispatch by node, generated from ops.def. */
 #include "ops.h"
 
 const char *const fg_op_name[FG_NOPS] = {
-    [FG_LEAF] = "", [FG_ADD] = "+", [FG_ADDC] = "+", [FG_SUB] = "-", [FG_RSUBC] = "-",
-    [FG_MUL] = "*", [FG_MULC] = "*", [FG_DIV] = "/", [FG_DIVC] = "/", [FG_RDIVC] = "/",
-    [FG_POW] = "**", [FG_POWC] = "**", [FG_RPOWC] = "**", [FG_RELU] = "ReLU",
-    [FG_TANH] = "tanh", [FG_SIGMOID] = "sigmoid", [FG_EXP] = "exp", [FG_LOG] = "log",
-    [FG_SQRT] = "sqrt", [FG_ABS] = "abs", [FG_SUM] = "sum", [FG_DOT] = "dot",
-    [FG_NET] = "mlp", [FG_HEAD] = "dot",
+#define FG_NULLARY(code, label) [FG_##code] = label,
+#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = label,
+#define FG_NARY(code, label, name) [FG_##code] = label,
+#include "ops.def"
 };
 
-double fg_forward_sum(const fg_graph *g, const fg_block *terms)
-{
-    double acc = 0.0;
-    for (int32_t i = 0; i < terms->n; i++)
-        acc = acc + fg_slot(g, terms, i);
-    return acc;
-}
+const char *const fg_op_code[FG_NOPS] = {
+#define FG_NULLARY(code, label) [FG_##code] = #code,
+#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = #code,
+#define FG_NARY(code, label, name) [FG_##code] = #code,
+#include "ops.def"
+};
 
-double fg_forward_dot(const fg_graph *g, const fg_block *w, const fg_block *x)
+const int fg_op_arity[FG_NOPS] = {
+#define FG_NULLARY(code, label) [FG_##code] = 0,
+#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = arity,
+#define FG_NARY(code, label, name) [FG_##code] = -1,
+#include "ops.def"
+};
+
+/* The store releases a scalar node's kids.bin.a and .b itself (NULL); the n-ary ops
+ * keep their operands where only their own rule knows. */
+const fg_release_fn fg_release_rules[FG_NOPS] = {
+#define FG_NULLARY(code, label) [FG_##code] = NULL,
+#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = NULL,
+#define FG_NARY(code, label, name) [FG_##code] = fg_##name##_release,
+#include "ops.def"
+};
+
+int fg_forward_node(fg_graph *g, fg_id id)
 {
-    int32_t n = x->n;
-    double acc = fg_slot(g, w, n);
-    for (int32_t i = 0; i < n; i++)
-        acc = acc + fg_slot(g, w, i) * fg_slot(g, x, i);
-    return acc;
+    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
+    switch (g->op[id]) {
+#define FG_NULLARY(code, label) case FG_##code: return FG_OK;
+#define FG_SCALAR(code, label, arity, forward, backward) \
+    case FG_##code:                                                                    \
+        return fg_forward(FG_##code, g->data[a], (arity) == 2 ? g->data[b] : g->cst[id], \
+                          &g->data[id]);
+#define FG_NARY(code, label, name) case FG_##code: return fg_##name##_forward(g, id);
+#include "ops.def"
+    default: FG_EBADOP_RETURN();
+    }
 }

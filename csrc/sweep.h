@@ -1,12 +1,67 @@
-/* The backward pass over the graph store. */
+/* The backward pass over the graph store, and the walk's primitives that each n-ary
+ * op's walk rules (fg_<name>_push, fg_<name>_settle) are written with. */
 #ifndef FASTGRAD_SWEEP_H
 #define FASTGRAD_SWEEP_H
 
-#include "graph.h"
+#include "blocks.h"
 
 /* micrograd's rule: set root's grad to 1 and add d(root)/d(node) into the grad of
  * every node root depends on. Iterative: no depth limit. FG_OK or FG_ENOMEM (then
  * no grad has changed). */
 int fg_backward(fg_graph *g, fg_id root);
+
+/* One topological walk: the depth-first stack is g->walk[0 .. sp). */
+typedef struct fg_walk {
+    size_t sp;
+    uint64_t epoch;  /* this walk's number: a block whose nodes it has all seen keeps it */
+    uint32_t stamp;  /* its low 32 bits: a node the walk entered keeps them */
+} fg_walk;
+
+/* A block whose nodes the walk need not look at: leaves only, or all seen already. */
+static inline int fg_walk_settled(const fg_block *b, const fg_walk *w)
+{
+    return b->all_leaves || b->settled_in == w->epoch;
+}
+
+/* Is c an operand the walk must enter: a node with operands, not yet stamped? Leaves
+ * have nothing to pass back, so the walk neither stamps nor orders them (their stamp,
+ * FG_LEAF_STAMP, tells them apart without a look at their op). */
+static inline int fg_walk_enters(const fg_graph *g, fg_id c, const fg_walk *w)
+{
+    uint32_t m = g->visit[c].stamp; /* FG_NONE's is FG_LEAF_STAMP too: no operand, no entry */
+    return m != w->stamp && m != FG_LEAF_STAMP;
+}
+
+/* Room for n more entries on the walk's stack; -1 if it cannot grow. */
+static inline int fg_walk_room(fg_graph *g, const fg_walk *w, size_t n)
+{
+    return w->sp + n <= g->scratch_cap ? 0 : fg_reserve_scratch(g, w->sp + n);
+}
+
+/* Push c if the walk must enter it; the room is the caller's to make. */
+static inline void fg_walk_push(fg_graph *g, fg_id c, fg_walk *w)
+{
+    if (fg_walk_enters(g, c, w))
+        g->walk[w->sp++] = c;
+}
+
+/* Push the nodes of block b the walk must enter, last slot first, unless b is settled.
+ * 0, or -1 without memory. */
+static inline int fg_walk_push_block(fg_graph *g, const fg_block *b, fg_walk *w)
+{
+    if (fg_walk_settled(b, w))
+        return 0;
+    if (fg_walk_room(g, w, (size_t)b->n))
+        return -1;
+    for (int32_t i = b->n; i-- > 0;)
+        fg_walk_push(g, b->ids[i], w);
+    return 0;
+}
+
+/* Once every node of b is walked, b is settled for the rest of the walk. */
+static inline void fg_walk_settle(fg_block *b, const fg_walk *w)
+{
+    b->settled_in = w->epoch;
+}
 
 #endif

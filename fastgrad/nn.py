@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sized
 from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
-from fastgrad.checks import check_keys, real_array, reals
+from fastgrad.checks import check_keys, real_array, reals, wrong_inputs
 from fastgrad.checkpoint import read_npz
 
 from .engine import Dense, Network, Value, dot, get_data, mlp_predict, no_grad, set_data, set_grad
@@ -281,36 +282,44 @@ class MLP(Module):
                             f"{type(nouts).__name__}") from None
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
                        for i in range(len(nouts))]
-        self._cache: tuple[int, Network | None, int] = (-1, None, -1)
+        # (generation, the layers as one engine Network and its forward, None for no
+        # layers, their input count (-1: any), whether they have one output), rebuilt
+        # only when a layer changed
+        self._cache: tuple[int, Network | None, Callable[[Inputs], list[Value]] | None, int,
+                           bool] = (-1, None, None, -1, False)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
         where micrograd would crash); a single output is unwrapped."""
-        generation, network, nin = self._cache
+        generation, _, forward, nin, single = self._cache
         if generation != _generation:
-            network, nin = self._network()
-        if network is None:  # no layers: the input, as micrograd's
+            generation, _, forward, nin, single = self._network()
+        if forward is None:  # no layers: the input, as micrograd's
             return x
-        if type(x) is not list or len(x) != nin:  # the check inline: a hot path
-            x = _inputs(x, nin, self) if nin >= 0 else x
-        outs = network.forward(x)
-        return outs[0] if len(outs) == 1 else outs
+        try:  # the engine checks the input count: a call that fits pays for no second check
+            outs = forward(x)
+        except ValueError:
+            if isinstance(x, Sized) and nin >= 0 and len(x) != nin:
+                raise wrong_inputs(type(self).__name__, nin, len(x)) from None
+            raise
+        return outs[0] if single else outs
 
     def parameters(self) -> list[Value]:
         return _remembered(self, lambda: [p for layer in self.layers for p in layer.parameters()])
 
-    def _network(self) -> tuple[Network | None, int]:
-        """The layers as one engine Network (None for no layers: a call returns its
-        input) and its input count (-1: any), rebuilt only when a layer changed."""
+    def _network(self) -> tuple[int, Network | None, Callable[[Inputs], list[Value]] | None,
+                                int, bool]:
+        """The cache entry for the layers as they are now."""
         denses = [layer._spec() for layer in self.layers]
         network = Network(denses) if denses else None
-        self._cache = (_generation, network, denses[0].nin if denses else -1)
-        return network, self._cache[2]
+        self._cache = (_generation, network, network.forward if network else None,
+                       denses[0].nin if denses else -1, bool(denses) and denses[-1].nout == 1)
+        return self._cache
 
     def _layer_specs(self) -> list[Dense]:
-        generation, network, _ = self._cache
+        generation, network, _, _, _ = self._cache
         if generation != _generation:
-            network = self._network()[0]
+            network = self._network()[1]
         return network.layers if network is not None else []
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Build the compiled core with AddressSanitizer + UndefinedBehaviorSanitizer (in place,
-# in a scratch copy of the tree, asserts enabled) and run the test suite on it. Any report
-# fails the run.
+# Build the compiled core with AddressSanitizer + UndefinedBehaviorSanitizer and the C
+# asserts on (-UNDEBUG; in place, in a scratch copy of the tree) and run the test suite
+# on it. Any report or failed assert fails the run.
 #   scripts/sanitize.sh [pytest args...]      e.g. scripts/sanitize.sh tests/test_engine_api.py
 #   scripts/sanitize.sh -m sanitize           the tests marked for it (what CI runs)
 # Needs gcc with libasan/libubsan (Debian: gcc). CPython itself is not instrumented, so

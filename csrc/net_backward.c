@@ -1,0 +1,174 @@
+/* The backward of a fused network call (FG_NET, FG_HEAD); see net.h. Each kernel adds
+ * into every grad in the order the unfused graph's sweep would. */
+#include "net.h"
+#include "nary.h"
+#include "ops.h"
+
+/* The grad of neuron u's dot node, once its activation node (output out, grad gr)
+ * has passed its own back; a linear neuron's dot has no activation after it. */
+static inline double dot_grad(fg_net_call *t, int act, int32_t u, double out, double gr)
+{
+    if (act == FG_LEAF)
+        return gr;
+    fg_act_backward(act, out, gr, &t->gz[u]);
+    return t->gz[u];
+}
+
+/* FG_DOT's backward for a neuron whose inputs are the hidden neurons below it: their
+ * data h and grads gh are on the call. */
+static inline void back_to_hidden(fg_graph *g, const fg_block *w, double gr, const double *h,
+                                  double *gh)
+{
+    double *data = g->data, *grad = g->grad;
+    int32_t n = w->n - 1, k;
+    if (w->no_constants) { /* the common case, without a test per weight */
+        for (k = 0; k < n; k++) {
+            fg_id wk = w->ids[k];
+            grad[wk] += h[k] * gr;
+            gh[k] += data[wk] * gr;
+        }
+        grad[w->ids[n]] += gr;
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        fg_id wk = w->ids[k];
+        if (wk != FG_NONE) grad[wk] += h[k] * gr;
+        gh[k] += fg_block_value(g, w, k) * gr;
+    }
+    if (w->ids[n] != FG_NONE)
+        grad[w->ids[n]] += gr;
+}
+
+void fg_head_backward(fg_graph *g, fg_id id)
+{
+    fg_net_call *t = fg_head_call(g, id);
+    const fg_net *s = t->net;
+    const fg_net_layer *L = &s->layer[s->nlayers - 1], *below = L - 1;
+    int32_t u = fg_head_unit(g, id);
+    double gr = dot_grad(t, L->act, u, g->data[id], g->grad[id]);
+    back_to_hidden(g, s->rows[u], gr, t->h + below->first, t->gh + below->first);
+}
+
+/* The loop of back4_runs, on arrays the compiler is told are disjoint: it runs a
+ * vector of k at a time (each grad still takes its terms in the same order). */
+static void back4_arrays(double *restrict ga, double *restrict gb, double *restrict gc,
+                         double *restrict gd, const double *restrict a,
+                         const double *restrict b, const double *restrict c,
+                         const double *restrict d, const double *restrict h,
+                         double *restrict gh, const double *gr, int32_t n)
+{
+    double g0 = gr[0], g1 = gr[1], g2 = gr[2], g3 = gr[3];
+    for (int32_t k = 0; k < n; k++) {
+        double x = h[k];
+        ga[k] += x * g0;
+        gb[k] += x * g1;
+        gc[k] += x * g2;
+        gd[k] += x * g3;
+        gh[k] = (((gh[k] + a[k] * g0) + b[k] * g1) + c[k] * g2) + d[k] * g3;
+    }
+    ga[n] += g0;
+    gb[n] += g1;
+    gc[n] += g2;
+    gd[n] += g3;
+}
+
+/* back_to_hidden for four neurons of one layer, w[0] first (the sweep's order), with
+ * dot grads gr[0..3], where the rows are runs of distinct nodes: their data and grads
+ * are arrays, disjoint from each other and from the call, and each hidden input's
+ * grad takes the four terms in that order. */
+static inline void back4_runs(fg_graph *g, fg_block *const *w, const double *gr,
+                              const double *h, double *gh)
+{
+    fg_id a = w[0]->ids[0], b = w[1]->ids[0], c = w[2]->ids[0], d = w[3]->ids[0];
+    back4_arrays(g->grad + a, g->grad + b, g->grad + c, g->grad + d, g->data + a, g->data + b,
+                 g->data + c, g->data + d, h, gh, gr, w[0]->n - 1);
+}
+
+/* Can the first layer's backward take the inputs' grads a whole input at a time?
+ * Yes when its rows are runs of distinct nodes and no input node is another input
+ * or one of those rows' nodes: then each input's grad, held in a register, takes
+ * the neurons' terms in the same order as one neuron at a time would give them.
+ * In O(inputs): the input nodes' ids must rise (as Values made in turn do), and an
+ * id inside the rows' span is looked for in each row. */
+static int inputs_apart(const fg_net *s, const fg_block *x)
+{
+    const fg_net_layer *L = &s->layer[0];
+    fg_id last = FG_NONE;
+    if (!s->disjoint_runs)
+        return 0;
+    for (int32_t k = 0; k < x->n; k++) {
+        fg_id c = x->ids[k];
+        if (c == FG_NONE)
+            continue;
+        if (c <= last)
+            return 0;
+        last = c;
+        if (c < s->lo || c > s->hi)
+            continue;
+        for (int32_t j = 0; j < L->nout; j++) {
+            fg_id first = s->rows[L->first + j]->ids[0];
+            if (c >= first && c <= first + L->nin)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* The first layer's backward when inputs_apart: gr[j] is neuron j's dot grad. */
+static void back_to_inputs(fg_graph *g, const fg_net *s, const fg_block *x, const double *gr)
+{
+    const fg_net_layer *L = &s->layer[0];
+    fg_block *const *rows = s->rows + L->first;
+    double *grad = g->grad;
+    const double *data = g->data;
+    for (int32_t k = 0; k < x->n; k++) {
+        fg_id c = x->ids[k];
+        double xd = fg_block_value(g, x, k), acc = c != FG_NONE ? grad[c] : 0.0;
+        for (int32_t j = L->nout - 1; j >= 0; j--) {
+            fg_id w = rows[j]->ids[0] + k;
+            grad[w] += xd * gr[j];
+            acc += data[w] * gr[j];
+        }
+        if (c != FG_NONE)
+            grad[c] = acc;
+    }
+    for (int32_t j = L->nout - 1; j >= 0; j--)
+        grad[rows[j]->ids[0] + L->nin] += gr[j];
+}
+
+void fg_call_backward(fg_graph *g, fg_id id)
+{
+    fg_net_call *t = fg_call_of(g, id);
+    const fg_net *s = t->net;
+    for (int32_t l = s->nlayers - 2; l >= 0; l--) {
+        const fg_net_layer *L = &s->layer[l];
+        int32_t j = L->nout - 1;
+        if (l > 0 && s->disjoint_runs) /* neurons four at a time, last first */
+            for (; j >= 3; j -= 4) {
+                double gr[4];
+                fg_block *rows[4];
+                for (int32_t i = 0; i < 4; i++) {
+                    int32_t u = L->first + j - i;
+                    gr[i] = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+                    rows[i] = s->rows[u];
+                }
+                back4_runs(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+            }
+        if (l == 0 && inputs_apart(s, t->x)) {
+            /* the dot grads first (the call's gz, or gh for a linear layer), then the
+             * inputs and weights take them */
+            for (; j >= 0; j--)
+                dot_grad(t, L->act, L->first + j, t->h[L->first + j], t->gh[L->first + j]);
+            back_to_inputs(g, s, t->x, (L->act == FG_LEAF ? t->gh : t->gz) + L->first);
+            continue;
+        }
+        for (; j >= 0; j--) {
+            int32_t u = L->first + j;
+            double gr = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+            if (l > 0)
+                back_to_hidden(g, s->rows[u], gr, t->h + L[-1].first, t->gh + L[-1].first);
+            else
+                fg_dot_backward_blocks(g, s->rows[u], t->x, gr);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+# Bulk kernels: a whole parameter list or data set per call (included by _core.pyx;
+# the counterpart of fastgrad/pure's kernels).
+
+cdef class _Ids:
+    """The node ids of a list of Values, holding the Values alive while in use."""
+    cdef list values
+    cdef fg_id[::1] ids
+
+    def __cinit__(self, params):
+        cdef Py_ssize_t i
+        self.values = list(params)
+        self.ids = np.empty(len(self.values), dtype=np.int32)
+        for i in range(len(self.values)):
+            p = self.values[i]
+            if not isinstance(p, Value):
+                raise TypeError(f"expected Values, got {type(p).__name__}")
+            self.ids[i] = (<Value>p).id
+
+
+cdef double[::1] _vector(object values, Py_ssize_t n, str what):
+    """values as n float64s: a scalar broadcasts, anything else must have shape (n,)."""
+    a = reals(values, what)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    if a.shape != (n,):
+        raise ValueError(f"{what}: expected {n} values, got an array of shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+cdef double[::1] _state(object buf, Py_ssize_t n, str what):
+    """An optimizer state array: float64, shape (n,), updated in place."""
+    if not (isinstance(buf, np.ndarray) and buf.dtype == np.float64 and buf.shape == (n,)
+            and buf.flags.c_contiguous and buf.flags.writeable):
+        raise ValueError(f"{what}: expected a writeable float64 array of shape ({n},)")
+    return buf
+
+
+def get_data(params) -> np.ndarray:
+    cdef _Ids p = _Ids(params)
+    cdef Py_ssize_t i, n = p.ids.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    for i in range(n):
+        o[i] = G.data[p.ids[i]]
+    return out
+
+
+def set_data(params, values) -> None:
+    cdef _Ids p = _Ids(params)
+    cdef Py_ssize_t i, n = p.ids.shape[0]
+    cdef double[::1] x = _vector(values, n, "set_data")
+    for i in range(n):
+        G.data[p.ids[i]] = x[i]
+
+
+def get_grad(params) -> np.ndarray:
+    cdef _Ids p = _Ids(params)
+    cdef Py_ssize_t i, n = p.ids.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    for i in range(n):
+        o[i] = G.grad[p.ids[i]]
+    return out
+
+
+def set_grad(params, values) -> None:
+    cdef _Ids p = _Ids(params)
+    cdef Py_ssize_t i, n = p.ids.shape[0]
+    cdef double[::1] x = _vector(values, n, "set_grad")
+    for i in range(n):
+        G.grad[p.ids[i]] = x[i]
+
+
+def sgd_step(params, double lr, double momentum, double weight_decay, buf,
+             bint first) -> None:
+    """torch.optim.SGD's update (no dampening, no nesterov); buf holds the momentum."""
+    cdef _Ids p = _Ids(params)
+    cdef Py_ssize_t n = p.ids.shape[0]
+    cdef double[::1] b = _state(buf, n, "sgd_step")
+    if n:
+        fg_sgd_step(&G, n, &p.ids[0], lr, momentum, weight_decay, &b[0], first)
+
+
+def adam_step(params, double lr, double beta1, double beta2, double eps,
+              double weight_decay, step, m, v) -> None:
+    """torch.optim.Adam's update for step `step` (1-based); m, v are its moments."""
+    cdef _Ids p = _Ids(params)
+    cdef Py_ssize_t n = p.ids.shape[0]
+    if step < 1:
+        raise ValueError(f"adam_step: step counts from 1, got {step}")
+    cdef double[::1] mm = _state(m, n, "adam_step"), vv = _state(v, n, "adam_step")
+    if n:
+        fg_adam_step(&G, n, &p.ids[0], lr, beta1, beta2, eps, weight_decay, float(step),
+                     &mm[0], &vv[0])
+
+
+cdef double *_first(a) except NULL:
+    """The address of a non-empty C-contiguous float64 array's first element."""
+    cdef double[::1] flat = a.reshape(-1)
+    return &flat[0]
+
+
+def mlp_predict(layers, X) -> np.ndarray:
+    """Outputs of dense layers on every row of X, as calling them computes them, with
+    no graph and no Value: the weights are read once, then every row runs in C."""
+    X = np.ascontiguousarray(reals(X, "mlp_predict"))
+    if X.ndim != 2:
+        raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
+    cdef list ds = _denses(layers, "mlp_predict"), arrays = []
+    cdef Py_ssize_t i, j, l, nl = len(ds), width = X.shape[1]
+    cdef Dense d
+    cdef double[:, ::1] w
+    cdef double[::1] bias
+    cdef size_t *sizes = <size_t *>calloc(nl + 1, sizeof(size_t))
+    cdef const double **wp = <const double **>calloc(nl, sizeof(double *))
+    cdef const double **bp = <const double **>calloc(nl, sizeof(double *))
+    cdef int *acts = <int *>calloc(nl, sizeof(int))
+    try:
+        if not (sizes and wp and bp and acts):
+            raise MemoryError("fastgrad: cannot allocate mlp_predict's plan")
+        sizes[0] = width
+        for l in range(nl):
+            d = ds[l]
+            if d.nin >= 0 and d.nin != width:
+                raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
+            # at least one element each, so the pointers are never NULL
+            W = np.empty((max(width, 1), max(d.nout, 1)))  # transposed: see fg_mlp_forward
+            B = np.empty(d.nout or 1)
+            w, bias = W, B
+            for j in range(d.nout):
+                for i in range(width):
+                    w[i, j] = fg_block_value(&G, d.rows[j], <int32_t>i)
+                bias[j] = fg_block_value(&G, d.rows[j], <int32_t>width)
+            arrays.append((W, B))
+            wp[l], bp[l], acts[l] = &w[0, 0], &bias[0], d.code
+            width = d.nout
+            sizes[l + 1] = width
+        out = np.empty((X.shape[0], width), dtype=np.float64)
+        scratch = np.empty(fg_mlp_scratch(nl, sizes) or 1)
+        x = X if X.size else np.empty((1, 1))
+        y = out if out.size else np.empty((1, 1))
+        fg_mlp_forward(nl, sizes, wp, bp, acts, X.shape[0], _first(x), _first(y),
+                       _first(scratch))
+        return out
+    finally:
+        free(sizes)
+        free(wp)
+        free(bp)
+        free(acts)

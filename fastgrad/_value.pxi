@@ -1,0 +1,326 @@
+# Value: a facade on one node of the store (included by _core.pyx; the counterpart of
+# fastgrad/pure's engine). Each op is a method naming its op code; the rules are in
+# csrc/ops.def.
+
+# label of each labelled node; the store flags those and tells us when one dies
+cdef dict _labels = {}
+
+
+cdef void _drop_label(fg_id id) noexcept:
+    _labels.pop(id, None)
+
+
+G.drop_label = _drop_label
+
+
+cdef inline object _cmp_operand(object other):
+    return G.data[(<Value>other).id] if isinstance(other, Value) else other
+
+
+def _pow_label(double c):
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
+
+
+@cython.freelist(1024)
+cdef class Value:
+    """A scalar and its gradient, remembering how it was computed."""
+
+    cdef fg_id id  # 0 (FG_NONE) until the facade owns a node
+
+    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
+
+    def __init__(self, data, label: str = ""):
+        cdef double x = _to_double(data)
+        cdef fg_id old = self.id
+        cdef fg_id id = fg_leaf(&G, x, <void *>self)
+        if id == FG_NONE:
+            _raise(FG_ENOMEM)
+        self.id = id
+        if old != FG_NONE:  # __init__ called again on a live Value
+            fg_disown(&G, old)
+        if label:
+            self.label = label
+
+    def __dealloc__(self):
+        if self.id != FG_NONE:
+            fg_disown(&G, self.id)
+
+    # -- attributes ------------------------------------------------------------------
+    @property
+    def data(self) -> float:
+        return G.data[self.id]
+
+    @data.setter
+    def data(self, value) -> None:
+        cdef double x = _to_double(value)
+        G.data[self.id] = x
+
+    @property
+    def grad(self) -> float:
+        return G.grad[self.id]
+
+    @grad.setter
+    def grad(self, value) -> None:
+        cdef double x = _to_double(value)
+        G.grad[self.id] = x
+
+    @property
+    def label(self) -> str:
+        return _labels.get(self.id, "")
+
+    @label.setter
+    def label(self, value) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"label must be a str, not {type(value).__name__}")
+        if value:
+            _labels[self.id] = value
+            fg_set_flag(&G, self.id, FG_FLAG_LABEL, True)
+        else:
+            _labels.pop(self.id, None)
+            fg_set_flag(&G, self.id, FG_FLAG_LABEL, False)
+
+    @property
+    def _op(self) -> str:
+        cdef int op = G.op[self.id]
+        if op == FG_POWC:
+            return _pow_label(G.cst[self.id])
+        if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
+            op = fg_head_act(&G, self.id)
+            return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
+        return _OP_NAMES[op]
+
+    @property
+    def _prev(self) -> set:
+        return set(_children(self.id))
+
+    # -- binary operations -----------------------------------------------------------
+    def __add__(self, other):
+        cdef double c
+        if isinstance(other, Value):
+            return _binary(FG_ADD, self, other)
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_ADDC, self, c)
+
+    def __radd__(self, other):
+        cdef double c
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_ADDC, self, c)
+
+    def __sub__(self, other):
+        cdef double c
+        if isinstance(other, Value):
+            return _binary(FG_SUB, self, other)
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_ADDC, self, -c)  # x - c is exactly x + (-c)
+
+    def __rsub__(self, other):
+        cdef double c
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_RSUBC, self, c)
+
+    def __mul__(self, other):
+        cdef double c
+        if isinstance(other, Value):
+            return _binary(FG_MUL, self, other)
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_MULC, self, c)
+
+    def __rmul__(self, other):
+        cdef double c
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_MULC, self, c)
+
+    def __truediv__(self, other):
+        cdef double c
+        if isinstance(other, Value):
+            return _binary(FG_DIV, self, other)
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_DIVC, self, c)
+
+    def __rtruediv__(self, other):
+        cdef double c
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_RDIVC, self, c)
+
+    def __pow__(self, other, mod=None):
+        cdef double c
+        if mod is not None:
+            return NotImplemented
+        if isinstance(other, Value):
+            return _binary(FG_POW, self, other)
+        if not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_POWC, self, c)
+
+    def __rpow__(self, other, mod=None):
+        cdef double c
+        if mod is not None or not _number(other, &c):
+            return NotImplemented
+        return _with_constant(FG_RPOWC, self, c)
+
+    # -- unary operations ------------------------------------------------------------
+    def __neg__(self):
+        return _with_constant(FG_MULC, self, -1.0)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _with_constant(FG_ABS, self, 0.0)
+
+    def relu(self) -> Value:
+        return _with_constant(FG_RELU, self, 0.0)
+
+    def tanh(self) -> Value:
+        return _with_constant(FG_TANH, self, 0.0)
+
+    def sigmoid(self) -> Value:
+        return _with_constant(FG_SIGMOID, self, 0.0)
+
+    def exp(self) -> Value:
+        return _with_constant(FG_EXP, self, 0.0)
+
+    def log(self) -> Value:
+        return _with_constant(FG_LOG, self, 0.0)
+
+    def sqrt(self) -> Value:
+        return _with_constant(FG_SQRT, self, 0.0)
+
+    # -- comparisons and conversions -------------------------------------------------
+    # Comparisons are Python float's against the other side's data or number: exact
+    # with ints of any size, NotImplemented (so TypeError) for what floats refuse.
+    def __lt__(self, other):
+        return (<object>G.data[self.id]).__lt__(_cmp_operand(other))
+
+    def __le__(self, other):
+        return (<object>G.data[self.id]).__le__(_cmp_operand(other))
+
+    def __gt__(self, other):
+        return (<object>G.data[self.id]).__gt__(_cmp_operand(other))
+
+    def __ge__(self, other):
+        return (<object>G.data[self.id]).__ge__(_cmp_operand(other))
+
+    def __reduce__(self):
+        # a Value pickles and deep-copies as a leaf: its graph is not data, and leaves
+        # never recurse, however deep the graph behind them
+        return _restore, (G.data[self.id], G.grad[self.id], self.label)
+
+    def __hash__(self):
+        # identity, as object.__hash__ (a class defining < must spell it out in C):
+        # == stays identity too, so Values live in sets and dicts as in micrograd
+        cdef size_t y = <size_t><void *>self
+        cdef Py_hash_t h = <Py_hash_t>((y >> 4) | (y << (8 * sizeof(void *) - 4)))
+        return -2 if h == -1 else h
+
+    def __float__(self) -> float:
+        return G.data[self.id]
+
+    def __repr__(self) -> str:
+        return f"Value(data={G.data[self.id]!r}, grad={G.grad[self.id]!r})"
+
+    # -- gradients -------------------------------------------------------------------
+    def backward(self) -> None:
+        """Set this Value's grad to 1 and accumulate d(self)/d(node) into every node."""
+        cdef int err = fg_backward(&G, self.id)
+        if err:
+            _raise(err)
+
+    def zero_grad(self) -> None:
+        G.grad[self.id] = 0.0
+
+    def _recompute(self) -> None:
+        """Recompute this node's data from its operands' data as they are now, as a
+        replay does node by node (a leaf keeps its data). For tests of that path."""
+        cdef int err = fg_forward_node(&G, self.id)
+        if err:
+            _raise(err)
+
+
+# -- making nodes ----------------------------------------------------------------------
+
+cdef inline Value _own(Value v, fg_id id):
+    if id == FG_NONE:
+        _raise(FG_ENOMEM)
+    v.id = id
+    return v
+
+
+cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
+    """A facade on a new node; a leaf under no_grad. The facade is made first: if the
+    node cannot be, the facade dies owning nothing."""
+    cdef Value v = Value.__new__(Value)
+    if not fastgrad_grad_off:
+        return _own(v, fg_node(&G, op, data, a, b, c, <void *>v))
+    return _own(v, fg_leaf(&G, data, <void *>v))
+
+
+cdef inline Value _binary(int op, Value a, Value b):
+    """A node of binary op on a's and b's data."""
+    cdef double out = 0.0  # set by fg_forward unless it fails
+    cdef int err = fg_forward(op, G.data[a.id], G.data[b.id], &out)
+    if err:
+        _raise(err)
+    return _new(op, out, a.id, b.id, 0.0)
+
+
+cdef inline Value _with_constant(int op, Value a, double c):
+    """A node of op on a's data and the constant c, folded in (0.0 for a unary op)."""
+    cdef double out = 0.0  # set by fg_forward unless it fails
+    cdef int err = fg_forward(op, G.data[a.id], c, &out)
+    if err:
+        _raise(err)
+    return _new(op, out, a.id, FG_NONE, c)
+
+
+cdef Value _facade(fg_id id):
+    """The one facade of node id, made if it has none."""
+    cdef void *o = fg_owner(&G, id)
+    if o != NULL:
+        return <Value>o
+    cdef Value v = Value.__new__(Value)
+    v.id = id
+    fg_adopt(&G, id, <void *>v)
+    return v
+
+
+cdef list _children(fg_id id):
+    cdef list out = []
+    cdef int32_t k = 0
+    cdef fg_id c = fg_operand(&G, id, &k)
+    while c != FG_NONE:
+        out.append(_facade(c))
+        c = fg_operand(&G, id, &k)
+    return out
+
+
+class no_grad:
+    """Context in which operations record no graph: results are leaf Values."""
+
+    def __enter__(self) -> None:
+        global fastgrad_grad_off
+        self._prev = fastgrad_grad_off
+        fastgrad_grad_off = 1
+
+    def __exit__(self, *exc) -> None:
+        global fastgrad_grad_off
+        fastgrad_grad_off = self._prev
+
+
+def is_grad_enabled() -> bool:
+    return not fastgrad_grad_off
+
+
+def _restore(double data, double grad, str label) -> Value:
+    """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
+    cdef Value v = Value(data, label)
+    G.grad[v.id] = grad
+    return v
