@@ -22,11 +22,9 @@ from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 
-from numbers import Complex, Real
-
 import numpy as np
 
-from fastgrad.checks import reals
+from fastgrad import checks
 
 from fastgrad._csrc cimport *
 from fastgrad._ops cimport *  # the op codes, generated from csrc/ops.def by setup.py
@@ -81,22 +79,12 @@ cdef int _raise(int err) except -1:
         raise OverflowError("math range error")
     if err == FG_EBADOP:
         raise SystemError("fastgrad: a node has an op code no rule knows (corrupt store)")
-    raise MemoryError("fastgrad: no room for another node (out of memory or at the node limit)")
+    raise MemoryError(checks.NO_ROOM)
 
 
-# Whether a type's values are real numbers for Value (float() of them is the value):
-# decided once per type, so numpy scalars in hot loops skip the ABC checks.
+# checks.is_real_type's answer per type, looked up without a call: numpy scalars in
+# hot loops pay neither the call nor the ABC checks
 cdef dict _REAL_TYPES = {}
-
-
-cdef bint _is_real_type(type t) except -1:
-    cdef object known = _REAL_TYPES.get(t)
-    if known is None:
-        known = not (issubclass(t, (str, bytes, bytearray))
-                     or (issubclass(t, Complex) and not issubclass(t, Real))
-                     or not (hasattr(t, "__float__") or hasattr(t, "__index__")))
-        _REAL_TYPES[t] = known
-    return known
 
 
 cdef double _to_double(object x) except? -1.0:
@@ -105,8 +93,11 @@ cdef double _to_double(object x) except? -1.0:
         return PyFloat_AS_DOUBLE(x)
     if PyLong_Check(x):
         return PyLong_AsDouble(x)
-    if not _is_real_type(type(x)):
-        raise TypeError(f"a Value needs a real number, not {type(x).__name__}")
+    cdef object real = _REAL_TYPES.get(type(x))
+    if real is None:
+        real = _REAL_TYPES[type(x)] = checks.is_real_type(type(x))
+    if not real:
+        return checks.as_float(x)  # raises its TypeError
     return PyFloat_AsDouble(x)
 
 
@@ -125,9 +116,7 @@ cdef inline bint _number(object x, double *out) except -1:
 def set_node_limit(limit: int | None) -> None:
     """Cap the number of live nodes (None: no cap). Past it an operation raises
     MemoryError and changes nothing, as when memory runs out."""
-    if limit is not None and limit < 0:
-        raise ValueError(f"node limit must be >= 0 or None, not {limit}")
-    fg_set_max_live(&G, 2 ** 31 - 2 if limit is None else min(limit, 2 ** 31 - 2))
+    fg_set_max_live(&G, checks.node_limit(limit))
 
 
 def stats() -> dict:

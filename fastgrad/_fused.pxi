@@ -41,9 +41,8 @@ def sum(values) -> Value:
 
 def dot(ws, xs, bias=0.0) -> Value:
     """One node for micrograd's neuron sum: bias + w0*x0 + w1*x1 + ..., left to right."""
-    cdef list wl = list(ws), xl = list(xs)
-    if len(wl) != len(xl):
-        raise ValueError(f"dot: {len(wl)} weights but {len(xl)} inputs")
+    cdef list wl, xl
+    wl, xl = checks.dot_operands(ws, xs)
     cdef Value v = Value.__new__(Value)
     wl.append(bias)
     cdef fg_block *w = _block_of(wl)
@@ -60,16 +59,10 @@ def dot(ws, xs, bias=0.0) -> Value:
             fg_block_drop(&G, x)
 
 
-cdef dict _ACTIVATIONS = {"relu": FG_RELU, "tanh": FG_TANH, "sigmoid": FG_SIGMOID,
-                          "linear": FG_LEAF}
-
-
-cdef int _activation(str act) except -1:
-    try:
-        return _ACTIVATIONS[act]
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {act!r}; use one of {sorted(_ACTIVATIONS)}") from None
+# the op of each activation checks.ACTIVATIONS names ("linear": none)
+cdef dict _ACTIVATION_OPS = {"relu": FG_RELU, "tanh": FG_TANH, "sigmoid": FG_SIGMOID,
+                             "linear": FG_LEAF}
+assert sorted(_ACTIVATION_OPS) == sorted(checks.ACTIVATIONS)
 
 
 cdef list _outputs(fg_block *ys):
@@ -111,18 +104,12 @@ cdef class Dense:
         self.rows = NULL
         self.nout = 0
 
-    def __init__(self, weights, biases, str act not None="relu"):
+    def __init__(self, weights, biases, act="relu"):
         cdef Py_ssize_t j
-        self.code = _activation(act)
-        self.act = act
-        wl = [list(w) for w in weights]
-        bl = list(biases)
-        if len(wl) != len(bl):
-            raise ValueError(f"Dense: {len(wl)} weight rows but {len(bl)} biases")
-        self.nin = len(wl[0]) if wl else -1
-        for j in range(len(wl)):
-            if len(wl[j]) != self.nin:
-                raise ValueError(f"Dense: row {j} has {len(wl[j])} weights, row 0 {self.nin}")
+        self.act = checks.activation(act)
+        self.code = _ACTIVATION_OPS[self.act]
+        wl, bl, self.nin = checks.dense_rows(weights, biases)
+        self._drop_rows()  # __init__ called again
         self.rows = <fg_block **>calloc(len(wl) or 1, sizeof(fg_block *))
         if self.rows == NULL:
             raise MemoryError("fastgrad: cannot allocate a dense layer")
@@ -131,12 +118,17 @@ cdef class Dense:
             self.rows[j] = _block_of(wl[j] + [bl[j]])
 
     def __dealloc__(self):
+        self._drop_rows()
+
+    cdef void _drop_rows(self):
+        """Let go of the rows (NULL where never made)."""
         cdef Py_ssize_t j
         if self.rows != NULL:
             for j in range(self.nout):
                 if self.rows[j] != NULL:
                     fg_block_drop(&G, self.rows[j])
             free(self.rows)
+            self.rows = NULL
 
     @property
     def nout(self) -> int:
@@ -156,7 +148,7 @@ cdef class Dense:
         cdef fg_id d, a
         cdef fg_block *ys
         if self.nin >= 0 and xs.n != self.nin:
-            raise ValueError(f"Dense: takes {self.nin} inputs, got {xs.n}")
+            raise checks.wrong_inputs("Dense:", self.nin, xs.n)
         ys = fg_block_new(&G, <int32_t>self.nout)
         if ys == NULL:
             raise MemoryError("fastgrad: cannot allocate an operand block")
@@ -189,17 +181,9 @@ cdef class Dense:
             fg_block_drop(&G, xs)
 
 
-def layer(weights, biases, x, str act not None="relu") -> list:
+def layer(weights, biases, x, act="relu") -> list:
     """A dense layer's outputs, act(dot(w_j, x, b_j)) for every neuron j, in one call."""
     return Dense(weights, biases, act)(x)
-
-
-cdef list _denses(layers, str who):
-    """layers as Dense objects: each a Dense or a (weights, biases, act) triple."""
-    cdef list out = [d if isinstance(d, Dense) else Dense(*d) for d in layers]
-    if not out:
-        raise ValueError(f"{who}: no layers")
-    return out
 
 
 cdef class Network:
@@ -226,7 +210,7 @@ cdef class Network:
         if self.net != NULL:  # __init__ called again
             fg_net_drop(&G, self.net)
             self.net = NULL
-        self.layers = _denses(layers, "Network")
+        self.layers = checks.denses(layers, Dense, "Network")
         self.nin = (<Dense>self.layers[0]).nin
         nl = len(self.layers)
         for l, d in enumerate(self.layers):
@@ -263,7 +247,7 @@ cdef class Network:
         cdef list xl = x if type(x) is list else list(x)  # (only read)
         cdef list outs
         if self.nin >= 0 and len(xl) != self.nin:
-            raise ValueError(f"Network takes {self.nin} inputs, got {len(xl)}")
+            raise checks.wrong_inputs("Network", self.nin, len(xl))
         cdef fg_block *xs = _block_of(xl)
         cdef fg_block *ys
         try:

@@ -13,26 +13,13 @@ cdef class _Ids:
         for i in range(len(self.values)):
             p = self.values[i]
             if not isinstance(p, Value):
-                raise TypeError(f"expected Values, got {type(p).__name__}")
+                raise checks.not_a_value(p)
             self.ids[i] = (<Value>p).id
 
 
 cdef double[::1] _vector(object values, Py_ssize_t n, str what):
     """values as n float64s: a scalar broadcasts, anything else must have shape (n,)."""
-    a = reals(values, what)
-    if a.ndim == 0:
-        return np.full(n, float(a))
-    if a.shape != (n,):
-        raise ValueError(f"{what}: expected {n} values, got an array of shape {a.shape}")
-    return np.ascontiguousarray(a)
-
-
-cdef double[::1] _state(object buf, Py_ssize_t n, str what):
-    """An optimizer state array: float64, shape (n,), updated in place."""
-    if not (isinstance(buf, np.ndarray) and buf.dtype == np.float64 and buf.shape == (n,)
-            and buf.flags.c_contiguous and buf.flags.writeable):
-        raise ValueError(f"{what}: expected a writeable float64 array of shape ({n},)")
-    return buf
+    return np.ascontiguousarray(checks.vector(values, n, what))
 
 
 def get_data(params) -> np.ndarray:
@@ -76,7 +63,7 @@ def sgd_step(params, double lr, double momentum, double weight_decay, buf,
     """torch.optim.SGD's update (no dampening, no nesterov); buf holds the momentum."""
     cdef _Ids p = _Ids(params)
     cdef Py_ssize_t n = p.ids.shape[0]
-    cdef double[::1] b = _state(buf, n, "sgd_step")
+    cdef double[::1] b = checks.state_buffer(buf, n, "sgd_step")
     if n:
         fg_sgd_step(&G, n, &p.ids[0], lr, momentum, weight_decay, &b[0], first)
 
@@ -86,9 +73,9 @@ def adam_step(params, double lr, double beta1, double beta2, double eps,
     """torch.optim.Adam's update for step `step` (1-based); m, v are its moments."""
     cdef _Ids p = _Ids(params)
     cdef Py_ssize_t n = p.ids.shape[0]
-    if step < 1:
-        raise ValueError(f"adam_step: step counts from 1, got {step}")
-    cdef double[::1] mm = _state(m, n, "adam_step"), vv = _state(v, n, "adam_step")
+    checks.adam_step_number(step)
+    cdef double[::1] mm = checks.state_buffer(m, n, "adam_step"), \
+        vv = checks.state_buffer(v, n, "adam_step")
     if n:
         fg_adam_step(&G, n, &p.ids[0], lr, beta1, beta2, eps, weight_decay, float(step),
                      &mm[0], &vv[0])
@@ -103,10 +90,8 @@ cdef double *_first(a) except NULL:
 def mlp_predict(layers, X) -> np.ndarray:
     """Outputs of dense layers on every row of X, as calling them computes them, with
     no graph and no Value: the weights are read once, then every row runs in C."""
-    X = np.ascontiguousarray(reals(X, "mlp_predict"))
-    if X.ndim != 2:
-        raise ValueError(f"mlp_predict: X must be 2-D (samples, features), got {X.ndim}-D")
-    cdef list ds = _denses(layers, "mlp_predict"), arrays = []
+    X = np.ascontiguousarray(checks.samples(X, "mlp_predict"))
+    cdef list ds = checks.denses(layers, Dense, "mlp_predict"), arrays = []
     cdef Py_ssize_t i, j, l, nl = len(ds), width = X.shape[1]
     cdef Dense d
     cdef double[:, ::1] w
@@ -122,7 +107,7 @@ def mlp_predict(layers, X) -> np.ndarray:
         for l in range(nl):
             d = ds[l]
             if d.nin >= 0 and d.nin != width:
-                raise ValueError(f"Dense: takes {d.nin} inputs, got {width}")
+                raise checks.wrong_inputs("Dense:", d.nin, width)
             # at least one element each, so the pointers are never NULL
             W = np.empty((max(width, 1), max(d.nout, 1)))  # transposed: see fg_mlp_forward
             B = np.empty(d.nout or 1)

@@ -17,10 +17,6 @@ cdef inline object _cmp_operand(object other):
     return G.data[(<Value>other).id] if isinstance(other, Value) else other
 
 
-def _pow_label(double c):
-    return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
-
-
 @cython.freelist(1024)
 cdef class Value:
     """A scalar and its gradient, remembering how it was computed."""
@@ -71,7 +67,7 @@ cdef class Value:
     @label.setter
     def label(self, value) -> None:
         if not isinstance(value, str):
-            raise TypeError(f"label must be a str, not {type(value).__name__}")
+            raise checks.bad_label(value)
         if value:
             _labels[self.id] = value
             fg_set_flag(&G, self.id, FG_FLAG_LABEL, True)
@@ -83,7 +79,7 @@ cdef class Value:
     def _op(self) -> str:
         cdef int op = G.op[self.id]
         if op == FG_POWC:
-            return _pow_label(G.cst[self.id])
+            return checks.pow_label(G.cst[self.id])
         if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
             op = fg_head_act(&G, self.id)
             return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
