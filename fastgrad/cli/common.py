@@ -79,8 +79,8 @@ def modules(backend: str = "auto") -> tuple[ModuleType, ModuleType]:
     import fastgrad.nn
     if backend == "fast" and fastgrad.engine.backend != "fast":
         raise BackendUnavailable(
-            "the compiled core is not in use (FASTGRAD_PURE is set, or the extension "
-            "was not built); use --backend pure"
+            f"the compiled core is not in use: {fastgrad.engine.fallback_reason}; "
+            "use --backend pure"
         )
     if backend not in ("auto", "fast"):
         raise ValueError(f"unknown backend {backend!r}; use one of {BACKEND_CHOICES}")
