@@ -34,10 +34,11 @@ def headline(doc: dict) -> str:
         return v if isinstance(v, float) else None
 
     lines = []
-    step, vs_mg, vs_torch = get("moons_step", "fastgrad"), get("moons_over_fastgrad", "micrograd"), \
-        get("moons_over_fastgrad", "torch")
+    step = get("moons_step", "fastgrad")
+    vs_mg, vs_torch = get("moons_over_fastgrad", "micrograd"), get("moons_over_fastgrad", "torch")
     if step:
-        line = f"- micrograd's moons demo step (user code unchanged but the import): {duration(step)}"
+        line = ("- micrograd's moons demo step (user code unchanged but the import): "
+                f"{duration(step)}")
         if vs_mg:
             line += f", **{vs_mg:.0f}x faster than micrograd**"
         pure = get("moons_step", "pure")
@@ -51,13 +52,15 @@ def headline(doc: dict) -> str:
         get("op_backward", "fastgrad")
     if fwd and over:
         lines.append(f"- a user-level operation: {duration(fwd)} forward, **{over:.2f}x the same "
-                     f"loop on Python floats**; backward {duration(bwd)}, {bwd / fwd:.2f}x forward.")
+                     f"loop on Python floats**; backward {duration(bwd)}, "
+                     f"{bwd / fwd:.2f}x forward.")
     node = get("mem_node", "fastgrad")
     if node:
         mg = get("mem_node", "micrograd")
-        lines.append(f"- memory: **{size(node)} per node**" + (f" (micrograd {size(mg)})" if mg else "")
-                     + f"; after a dropped graph, {get('mem_release_nodes', 'fastgrad'):+.0f} nodes "
-                       f"and {size(get('mem_release', 'fastgrad'))} still held.")
+        lines.append(f"- memory: **{size(node)} per node**"
+                     + (f" (micrograd {size(mg)})" if mg else "")
+                     + f"; after a dropped graph, {get('mem_release_nodes', 'fastgrad'):+.0f} "
+                       f"nodes and {size(get('mem_release', 'fastgrad'))} still held.")
     return "\n".join(lines)
 
 
@@ -101,7 +104,8 @@ def record() -> int:
     print(text, end="")
     if status != 0:
         return status
-    tables = text[text.index("\n", text.index("\nmachine: ") + 1):text.rindex("\nresults written to")]
+    start = text.index("\n", text.index("\nmachine: ") + 1)
+    tables = text[start:text.rindex("\nresults written to")]
     with open(RESULTS_JSON, encoding="utf-8") as f:
         doc = json.load(f)
     doc["command"] = " ".join(["python bench/run.py", *sys.argv[1:]])

@@ -1,5 +1,6 @@
 """Type stubs for the compiled backend (fastgrad/_core.pyx and the .pxi files it includes)."""
-from typing import Any, Iterable, Sequence, SupportsFloat
+from collections.abc import Iterable, Sequence
+from typing import Any, SupportsFloat
 
 import numpy as np
 

@@ -35,7 +35,7 @@ import struct
 import zipfile
 import zlib
 from collections import Counter
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

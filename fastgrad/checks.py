@@ -8,7 +8,8 @@ the exception (`bad_label`, `wrong_inputs`, `not_a_value`), so passing costs no 
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable, Mapping, Sequence, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 

@@ -47,7 +47,7 @@ def _layers(model: Any, who: str) -> list[Arrays]:
         raise TypeError(f"{who}: expected a Neuron, Layer or MLP, not {type(model).__name__}")
     if not specs:
         raise ValueError(f"{who}: the model has no layers")
-    layers = []
+    layers: list[Arrays] = []
     for i, d in enumerate(specs):
         if not d.nout:
             raise ValueError(f"{who}: layer {i} has no neurons")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sized
-from typing import Any, Callable, Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence, Sized
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import numpy as np
 
@@ -112,6 +112,9 @@ def _inputs(x: Inputs, nin: int, owner: Module) -> Sequence[Any]:
 class Module:
     """Base class: parameters, gradients, whole-array prediction and checkpoints."""
 
+    if TYPE_CHECKING:  # each model defines its call; the base class, as micrograd's, has none
+        def __call__(self, x: Inputs) -> Any: ...
+
     def zero_grad(self) -> None:
         set_grad(self.parameters(), 0.0)
 
@@ -168,8 +171,10 @@ class Module:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state dict to `path` (exactly that name) as an .npz archive."""
+        # Any: numpy's stub would check each name against savez's own `allow_pickle`
+        arrays: dict[str, Any] = self.state_dict()
         with open(path, "wb") as f:
-            np.savez(f, **self.state_dict())
+            np.savez(f, **arrays)
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load parameters saved by save(), treating the file as untrusted: its names,
@@ -186,6 +191,8 @@ class Module:
 
 class Neuron(Module):
     """act(w . x + b): one fused dot-plus-bias node, then the activation."""
+
+    _act: str  # the activation's name, set with nonlin
 
     def __init__(self, nin: int, nonlin: bool | str = True) -> None:
         self.w = [Value(random.uniform(-1, 1)) for _ in range(_count(nin, "nin"))]
@@ -233,7 +240,7 @@ class Layer(Module):
     def _spec(self) -> Dense:
         """The layer as an engine Dense, rebuilt only when a neuron changed."""
         generation, spec = self._cache
-        if generation == _generation:
+        if generation == _generation and spec is not None:
             return spec
         neurons = list(self.neurons)
         acts = {n._act for n in neurons}
@@ -260,10 +267,10 @@ class Layer(Module):
         return [self._spec()]
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
-        dense = self._spec()
-        weights, biases, nin = dense.weights, dense.biases, max(dense.nin, 0)
-        return [("weight", [w for row in weights for w in row], (len(weights), nin)),
-                ("bias", biases, (len(biases),))]
+        nin = max(self._spec().nin, 0)  # the neurons' one input size, checked there
+        neurons = list(self.neurons)
+        return [("weight", [w for n in neurons for w in n.w], (len(neurons), nin)),
+                ("bias", [n.b for n in neurons], (len(neurons),))]
 
     def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
@@ -288,7 +295,7 @@ class MLP(Module):
         self._cache: tuple[int, Network | None, Callable[[Inputs], list[Value]] | None, int,
                            bool] = (-1, None, None, -1, False)
 
-    def __call__(self, x: Inputs) -> Value | list[Value]:
+    def __call__(self, x: Inputs) -> Value | list[Value] | Inputs:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
         where micrograd would crash); a single output is unwrapped."""
         generation, _, forward, nin, single = self._cache

@@ -15,7 +15,7 @@ otherwise the op nodes show the op alone and the edges come from `_prev`.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from fastgrad._optional import need
 

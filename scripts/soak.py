@@ -61,7 +61,9 @@ def soak_training(steps: int, every: int, warmup: int) -> bool:
             print(f"  step {k + 1:>8}  loss {loss:.6f}  acc {acc:.2f}  RSS {now / MiB:8.2f} MiB "
                   f"({growth})  live nodes {live()}  {time.perf_counter() - t0:8.1f} s",
                   flush=True)
-    growth, objects = (rss() - start, sys.getallocatedblocks() - blocks) if steps > warmup else (0, 0)
+    growth, objects = 0, 0
+    if steps > warmup:
+        growth, objects = rss() - start, sys.getallocatedblocks() - blocks
     ok = growth < MiB and objects < max((steps - warmup) // 2, 10) and worst_live == expected
     print(f"training: after warm-up RSS {growth / MiB:+.3f} MiB (limit 1 MiB), Python objects "
           f"{objects:+d}; live nodes {'always' if worst_live == expected else 'NOT always'} "
@@ -114,7 +116,8 @@ def main() -> int:
             parser.error(f"--{name} must be >= 0")
     if args.every < 1:
         parser.error("--every must be >= 1")
-    print(f"fastgrad {fastgrad.__version__}, {fastgrad.backend} backend, Python {sys.version.split()[0]}")
+    print(f"fastgrad {fastgrad.__version__}, {fastgrad.backend} backend, "
+          f"Python {sys.version.split()[0]}")
     ok = True
     if args.steps:
         ok &= soak_training(args.steps, args.every, args.warmup)

@@ -21,7 +21,8 @@ forward and backward is modelled).
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from collections.abc import Sequence
+from typing import Callable, Optional
 
 Interval = Optional[tuple[float, float]]  # None: unknown (unbounded, nan, or a pole)
 

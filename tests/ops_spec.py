@@ -27,7 +27,8 @@ import inspect
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
 
 Rule = Optional[Callable[..., Any]]
 
@@ -51,7 +52,7 @@ class Form:
     """One spelling of an op: a Python expression over its operands a, b, c."""
 
     expr: str
-    pin: Optional[float] = None  # the constant a form fixes, where it names no c
+    pin: float | None = None  # the constant a form fixes, where it names no c
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,10 @@ class Op:
     build: Rule = None  # the n-ary ops and the leaf: (engine, *Values) -> the node
     fuzz: tuple[str, ...] = ()  # program steps (programs.py) that make an n-ary op
     exponent: bool = False  # c is drawn as an exponent (small, often integral)
-    activation: Optional[str] = None  # its name as an activation of layer, Dense, mlp
+    activation: str | None = None  # its name as an activation of layer, Dense, mlp
     micrograd: bool = False  # the micrograd package's Value has it, spelled alike
     torch: bool = True  # torch tensors have it, spelled alike
-    label_suffix: Optional[Callable[[float], str]] = None  # of c: powc's "**2"
+    label_suffix: Callable[[float], str] | None = None  # of c: powc's "**2"
 
     @property
     def arity(self) -> int:
@@ -93,7 +94,7 @@ class Spelling:
     Its arguments are the operands a form names (Values for a, b; a number for c), or
     a build's Values."""
 
-    def __init__(self, op: Op, form: Optional[Form] = None) -> None:
+    def __init__(self, op: Op, form: Form | None = None) -> None:
         self.op, self.form = op, form
         if form is None:
             self.name = op.code

@@ -14,7 +14,8 @@ import os
 import struct
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from hypothesis import settings, strategies as st
 

@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import warnings
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -164,7 +163,8 @@ CASES = [
          "complex"),
     # -- state dicts, save and load ------------------------------------------------------
     case("load_state_dict None", lambda w: w.model.load_state_dict(None), TypeError, "mapping"),
-    case("state of bools", lambda w: w.model.load_state_dict(state_with(w, W0, np.ones((3, 2), bool))),
+    case("state of bools",
+         lambda w: w.model.load_state_dict(state_with(w, W0, np.ones((3, 2), bool))),
          TypeError, "real numbers"),
     case("state of objects", lambda w: w.model.load_state_dict(state_with(w, W0, [[None] * 2] * 3)),
          TypeError, "real numbers"),
@@ -404,14 +404,17 @@ CLI_CASES: list[tuple[list[str], str, str | None]] = [  # (argv, option named, d
     (["--seed", str(2 ** 32)], "--seed", None),
     (["--plot", "x.png", "--no-plot"], "--no-plot", None),
     (["--no-plot", "--backend", ""], "--backend", None),
-    (["bench", "--budget", "0"], "--budget", None), (["bench", "--budget", "nan"], "--budget", None),
-    (["bench", "--budget", "-inf"], "--budget", None), (["bench", "--repeats", "0"], "--repeats", None),
+    (["bench", "--budget", "0"], "--budget", None),
+    (["bench", "--budget", "nan"], "--budget", None),
+    (["bench", "--budget", "-inf"], "--budget", None),
+    (["bench", "--repeats", "0"], "--repeats", None),
     (["bench", "--timeout", "-1"], "--timeout", None),
     (["bench", "--workloads", ""], "--workloads", None),
     (["bench", "--workloads", "moons,,x"], "--workloads", None),
     (["bench", "--baseline", "gpu"], "--baseline", None),
     (["bench", "--size", "1e6"], "--size", None),
-    (["run", "--backend", "gpu", "x.py"], "--backend", None), (["run", "--compare"], "SCRIPT", None),
+    (["run", "--backend", "gpu", "x.py"], "--backend", None),
+    (["run", "--compare"], "SCRIPT", None),
 ]
 
 

@@ -326,9 +326,8 @@ def test_no_grad_nests_and_restores_after_exceptions() -> None:
             assert not fastgrad.is_grad_enabled()
         assert not fastgrad.is_grad_enabled()
     assert fastgrad.is_grad_enabled()
-    with pytest.raises(ZeroDivisionError):
-        with fastgrad.no_grad():
-            Value(1.0) / 0.0
+    with pytest.raises(ZeroDivisionError), fastgrad.no_grad():
+        Value(1.0) / 0.0
     assert fastgrad.is_grad_enabled()
     assert (Value(1.0) * 2)._op == "*"
 

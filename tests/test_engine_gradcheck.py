@@ -3,7 +3,8 @@ differences, at the spec's points (away from kinks); then composite graphs."""
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import pytest
 

@@ -105,7 +105,8 @@ def test_state_dict_names_and_shapes() -> None:
     assert [a.shape for a in state.values()] == [(4, 3), (4,), (2, 4), (2,)]
     assert all(a.dtype == np.float64 for a in state.values())
     for i, layer in enumerate(model.layers):  # row j is neuron j
-        assert state[f"layers.{i}.weight"].tolist() == [[w.data for w in n.w] for n in layer.neurons]
+        weights = [[w.data for w in n.w] for n in layer.neurons]
+        assert state[f"layers.{i}.weight"].tolist() == weights
         assert state[f"layers.{i}.bias"].tolist() == [n.b.data for n in layer.neurons]
     neuron = nn.Neuron(2)
     assert {k: v.shape for k, v in neuron.state_dict().items()} == {"w": (2,), "b": ()}
@@ -136,7 +137,8 @@ def test_state_dict_of_a_plain_module_is_its_parameter_list() -> None:
 @pytest.mark.parametrize("change, error", [
     (lambda s: s.pop("layers.1.bias"), r"missing keys: \['layers.1.bias'\]"),
     (lambda s: s.update({"layers.2.weight": np.zeros((1, 1))}), "unexpected keys"),
-    (lambda s: s.update({"layers.0.weight": np.zeros((3, 2))}), r"shape \(3, 2\), expected \(2, 3\)"),
+    (lambda s: s.update({"layers.0.weight": np.zeros((3, 2))}),
+     r"shape \(3, 2\), expected \(2, 3\)"),
     (lambda s: s.update({"layers.0.bias": np.zeros(3)}), "shape"),
     (lambda s: s.update({"layers.0.bias": np.array(["a", "b"])}), "real numbers"),
     (lambda s: s.update({"layers.0.bias": np.array([1j, 2j])}), "real numbers"),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 import math
 import pickle
-from typing import Any, Callable, Iterator
+from collections.abc import Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pytest

@@ -79,7 +79,7 @@ def test_hinge_and_l2_are_micrograds_demo_loss_bitwise() -> None:
     def demo(scores, params):
         losses_ = [(1 + -yi * scorei).relu() for yi, scorei in zip(SIGNS, scores)]
         data_loss = sum(losses_) * (1.0 / len(losses_))
-        return data_loss + 1e-4 * sum((p * p for p in params))
+        return data_loss + 1e-4 * sum(p * p for p in params)
 
     fused = run(lambda ss, ps: losses.hinge(ss, SIGNS) + losses.l2(ps, 1e-4))
     plain = run(demo)

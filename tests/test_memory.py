@@ -80,7 +80,8 @@ def test_moons_training_runs_in_constant_memory() -> None:
     model = moons.model(nn.MLP, 1337)
     n_params = len(model.parameters())
     assert n_params == 337
-    growth = _run(lambda k: moons.step(model, Value, X, y, k, STEPS), STEPS, WARMUP,
+    # model bound as a default, not a closure cell: the `del` below is what releases it
+    growth = _run(lambda k, model=model: moons.step(model, Value, X, y, k, STEPS), STEPS, WARMUP,
                   before + n_params)
     print(f"after warm-up: RSS {growth[0]:+d} bytes, {growth[1]:+d} Python objects")
     _check_growth(*growth, STEPS - WARMUP)
@@ -96,7 +97,9 @@ def test_optimizer_and_loss_training_runs_in_constant_memory() -> None:
     params = model.parameters()
     opt = optim.Adam(params, lr=0.01)
 
-    def step(k: int) -> None:
+    # the state bound as defaults, not closure cells: deleting step and it below frees it
+    def step(k: int, model: nn.MLP = model, params: list[Value] = params,
+             opt: optim.Adam = opt) -> None:
         scores = [model(row) for row in X.tolist()]
         loss = losses.hinge(scores, y.tolist()) + losses.l2(params, 1e-4)
         opt.zero_grad()
@@ -105,7 +108,7 @@ def test_optimizer_and_loss_training_runs_in_constant_memory() -> None:
 
     steps, warmup = (600, 100) if FAST else (40, 20)
     _check_growth(*_run(step, steps, warmup, before + len(params)), steps - warmup)
-    del model, params, opt
+    del step, model, params, opt
     assert live() == before
 
 
@@ -157,4 +160,5 @@ def test_rebuilding_a_dropped_graph_takes_no_new_memory() -> None:
     rss2, bytes2 = build_and_drop()
     assert live() == before
     assert bytes2 == bytes1
-    assert UNDER_MEMORY_TOOL or rss2 - rss1 < MiB, f"RSS grew {(rss2 - rss1) / MiB:.2f} MiB on rebuilding"
+    assert UNDER_MEMORY_TOOL or rss2 - rss1 < MiB, (
+        f"RSS grew {(rss2 - rss1) / MiB:.2f} MiB on rebuilding")

@@ -78,7 +78,8 @@ def test_fused_call_equals_the_unfused_layers_bitwise(acts: tuple[str, ...]) -> 
 
 
 @pytest.mark.parametrize("shared, constant", [(True, False), (False, True), (True, True)])
-def test_shared_parameters_and_constants_keep_the_unfused_order(shared: bool, constant: bool) -> None:
+def test_shared_parameters_and_constants_keep_the_unfused_order(shared: bool,
+                                                                constant: bool) -> None:
     denses = _denses([3, 8, 8, 4, 2], ["relu", "tanh", "sigmoid", "linear"], 7, shared, constant)
     assert _same(_run(denses, True), _run(denses, False))
 

@@ -283,7 +283,7 @@ def _micrograd_demo_curve(X, y, steps: int, seed: int = 1337) -> list[float]:
         scores = list(map(model, inputs))
         losses_ = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
         data_loss = sum(losses_) * (1.0 / len(losses_))
-        reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
         total_loss = data_loss + reg_loss
         model.zero_grad()
         total_loss.backward()

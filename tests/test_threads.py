@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -84,7 +85,8 @@ def test_four_threads_training_at_once_match_sequential_runs() -> None:
     sequential = [_make_job(i, order)() for i in range(THREADS)]
     order.clear()
     jobs = [_make_job(i, order) for i in range(THREADS)]
-    concurrent = _run_threads(lambda i: jobs[i]())
+    # jobs bound as a default, not a closure cell: the `del` below is what releases it
+    concurrent = _run_threads(lambda i, jobs=jobs: jobs[i]())
     switches = sum(a != b for a, b in zip(order, order[1:]))
     assert switches > THREADS, f"the runs did not overlap: {order}"
     for i in range(THREADS):

@@ -5,7 +5,8 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 from fastgrad.bench.spec import Config
 

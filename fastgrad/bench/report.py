@@ -60,9 +60,10 @@ class Table:
                      "|" + "|".join(["---"] + ["---:"] * (len(self.header) - 1)) + "|"]
             lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         else:
-            widths = [max(len(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))]
+            table = [self.header, *self.rows]
+            widths = [max(len(r[i]) for r in table) for i in range(len(self.header))]
             fmt = [f"{{:<{widths[0]}}}"] + [f"{{:>{w}}}" for w in widths[1:]]
-            lines = ["  ".join(f.format(c) for f, c in zip(fmt, row)) for row in [self.header, *self.rows]]
+            lines = ["  ".join(f.format(c) for f, c in zip(fmt, row)) for row in table]
             lines.insert(1, "  ".join("-" * w for w in widths))
         notes = [f"- {n}" for n in self.notes] if markdown else self.notes
         return "\n".join(lines + ([""] + notes if notes else []))

@@ -85,7 +85,8 @@ def _measure(backend: str, workload: str, config: Config, timeout: float,
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return _all(workload, NA("timed out", f"{workload} on {backend}: no result in {timeout:g} s"))
+        return _all(workload,
+                    NA("timed out", f"{workload} on {backend}: no result in {timeout:g} s"))
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         return _all(workload, NA("failed", f"{workload} on {backend}: {last}"))

@@ -72,12 +72,13 @@ def memory(config: Config) -> Result:
     del y
     after_rss = rss()
     na = NA("RSS only", "torch keeps no per-node count; see the RSS rows")
-    if base_rss is None:
+    if base_rss is None or grown_rss is None or after_rss is None:
         rss_na = NA("no /proc", "RSS is read from /proc")
         return {"mem_node": na, "mem_release": na, "mem_release_nodes": na,
                 "mem_node_rss": rss_na, "mem_release_rss": rss_na}
     return {"mem_node": na, "mem_release": na, "mem_release_nodes": na,
-            "mem_node_rss": (grown_rss - base_rss) / n, "mem_release_rss": float(after_rss - base_rss)}
+            "mem_node_rss": (grown_rss - base_rss) / n,
+            "mem_release_rss": float(after_rss - base_rss)}
 
 
 def mesh(config: Config) -> Result:

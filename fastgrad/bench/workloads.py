@@ -226,9 +226,10 @@ def memory(kit: Kit, config: Config) -> Result:
     """
     V, n = kit.Value, config.chain_ops
     w, b, y0 = V(CHAIN_W), V(CHAIN_B), V(1.0)
-    if kit.native_memory:
+    stats = kit.stats
+    if kit.native_memory and stats is not None:
         def probe() -> int:
-            return kit.stats()["bytes"]
+            return stats()["bytes"]
     else:
         tracemalloc.start()
 
@@ -247,8 +248,9 @@ def memory(kit: Kit, config: Config) -> Result:
     result: Result = {"mem_node": (grown - base) / n, "mem_release": float(after - base),
                       "mem_release_nodes": float(after_nodes - base_nodes) if kit.stats else
                       NA("no node count", f"{kit.name} keeps no count of live nodes")}
-    if base_rss is None:
-        result["mem_node_rss"] = result["mem_release_rss"] = NA("no /proc", "RSS is read from /proc")
+    if base_rss is None or grown_rss is None or after_rss is None:
+        no_rss = NA("no /proc", "RSS is read from /proc")
+        result["mem_node_rss"] = result["mem_release_rss"] = no_rss
     else:
         result["mem_node_rss"] = (grown_rss - base_rss) / n
         result["mem_release_rss"] = float(after_rss - base_rss)

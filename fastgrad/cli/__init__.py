@@ -13,7 +13,8 @@ step and speed-up over the pure-Python backend, and draw the decision boundary.
 
 
 USAGE = """
-  python -m fastgrad [--steps N] [--seed SEED] [--backend {auto,fast,pure}] [--plot PATH | --no-plot]
+  python -m fastgrad [--steps N] [--seed SEED] [--backend {auto,fast,pure}]
+                     [--plot PATH | --no-plot]
   python -m fastgrad run [--compare] [--backend {auto,fast,pure}] SCRIPT.py [ARGS...]
   python -m fastgrad bench [--quick] [--json PATH] [--backends LIST] [--workloads LIST] ..."""
 

@@ -65,7 +65,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.baseline not in args.backends:
-        parser.error(f"--baseline {args.baseline} is not among --backends {','.join(args.backends)}")
+        backends = ",".join(args.backends)
+        parser.error(f"--baseline {args.baseline} is not among --backends {backends}")
     if args.plot is not None and not plot.available():
         parser.error("--plot needs matplotlib: pip install matplotlib (the 'plot' extra)")
     budget = _config(args).budget

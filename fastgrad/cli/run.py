@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import codecs
+import contextlib
 import importlib.util
 import locale
 import math
@@ -22,9 +23,10 @@ import tempfile
 import threading
 import time
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.machinery import PathFinder, SourceFileLoader
-from typing import BinaryIO, TextIO
+from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
+from typing import IO, TextIO
 
 from fastgrad.cli import common
 
@@ -96,7 +98,8 @@ class _StandInFinder:
     """Finds the served top-level packages in STAND_INS; everything else is left alone."""
 
     @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> object:
+    def find_spec(name: str, path: Sequence[str] | None = None,
+                  target: types.ModuleType | None = None) -> ModuleSpec | None:
         return PathFinder.find_spec(name, [STAND_INS]) if name in SERVED else None
 
 
@@ -117,9 +120,10 @@ def run_script(path: str, args: list[str], serve: bool) -> int:
     sys.argv = [path, *args]
     main = types.ModuleType("__main__")
     main.__file__ = script
-    main.__cached__ = None
     main.__loader__ = SourceFileLoader("__main__", script)
-    main.__builtins__ = builtins  # the module, as in python's __main__ (exec would put its dict)
+    # attributes typeshed's ModuleType lacks, set in its namespace: __builtins__ is the
+    # module, as in python's __main__ (exec would put its dict)
+    main.__dict__.update(__cached__=None, __builtins__=builtins)
     sys.modules["__main__"] = main  # for pickle and multiprocessing, as under python
     try:
         exec(compile(source, script, "exec", dont_inherit=True), main.__dict__)
@@ -171,7 +175,7 @@ class _StdinCopy:
         self.chunks: list[bytes] = []
         self.lock = threading.Lock()
 
-    def feed(self, child_stdin: BinaryIO) -> None:
+    def feed(self, child_stdin: IO[bytes]) -> None:
         """Forward stdin to child_stdin from a daemon thread, keeping a copy."""
         def forward() -> None:
             try:
@@ -183,10 +187,8 @@ class _StdinCopy:
             except (OSError, ValueError, AttributeError):  # no stdin, or the child quit
                 pass
             finally:
-                try:
+                with contextlib.suppress(OSError):
                     child_stdin.close()
-                except OSError:
-                    pass
         threading.Thread(target=forward, daemon=True).start()
 
     def recorded(self) -> bytes:
@@ -221,6 +223,7 @@ def _timed_child(engine: str, args: argparse.Namespace, pure: bool | None, stdin
         else:
             with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   env=env) as child:
+                assert child.stdin is not None and child.stdout is not None  # both pipes
                 stdin.feed(child.stdin)
                 decoder = codecs.getincrementaldecoder(encoding)("replace")
                 parts = []

@@ -41,14 +41,15 @@ def loss(model: Any, Value: Any, X: np.ndarray, y: np.ndarray) -> tuple[Any, flo
     data_loss = sum(losses) * (1.0 / len(losses))
     # L2 regularization
     alpha = ALPHA
-    reg_loss = alpha * sum((p*p for p in model.parameters()))
+    reg_loss = alpha * sum(p*p for p in model.parameters())
     total_loss = data_loss + reg_loss
     # also get accuracy
     accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
     return total_loss, sum(accuracy) / len(accuracy)
 
 
-def step(model: Any, Value: Any, X: np.ndarray, y: np.ndarray, k: int, steps: int) -> tuple[float, float]:
+def step(model: Any, Value: Any, X: np.ndarray, y: np.ndarray, k: int,
+         steps: int) -> tuple[float, float]:
     """One SGD step of the notebook's loop (its lr schedule stretched over `steps`)."""
     # forward
     total_loss, acc = loss(model, Value, X, y)

@@ -26,8 +26,8 @@ from fastgrad.checks import as_float
 from fastgrad.pure._ieee import fdiv, flog, fpow, real_pow, relu, sigmoid
 
 __all__ = [
-    "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
-    "set_node_limit",
+    "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
+    "stats", "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
 ]
 
@@ -168,9 +168,9 @@ class Value:
             return NotImplemented
         out = Value._node(self._data + c, (self,), "+", (self, c))
 
-        def _backward(out: Value) -> None:
+        def _backward_folded(out: Value) -> None:
             self._grad += out._grad
-        return out._attach(_backward)
+        return out._attach(_backward_folded)
 
     __radd__ = __add__
 
@@ -210,9 +210,9 @@ class Value:
             return NotImplemented
         out = Value._node(self._data * c, (self,), "*", (self, c))
 
-        def _backward(out: Value) -> None:
+        def _backward_folded(out: Value) -> None:
             self._grad += c * out._grad
-        return out._attach(_backward)
+        return out._attach(_backward_folded)
 
     __rmul__ = __mul__
 
@@ -230,9 +230,9 @@ class Value:
             return NotImplemented
         out = Value._node(self._data / c, (self,), "/", (self, c))
 
-        def _backward(out: Value) -> None:
+        def _backward_folded(out: Value) -> None:
             self._grad += out._grad / c
-        return out._attach(_backward)
+        return out._attach(_backward_folded)
 
     def __rtruediv__(self, other: Any) -> Value:
         c = _constant(other)
@@ -259,9 +259,9 @@ class Value:
             return NotImplemented
         out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c), (self, c))
 
-        def _backward(out: Value) -> None:
+        def _backward_folded(out: Value) -> None:
             self._grad += (c * fpow(self._data, c - 1.0)) * out._grad
-        return out._attach(_backward)
+        return out._attach(_backward_folded)
 
     def __rpow__(self, other: Any) -> Value:
         c = _constant(other)

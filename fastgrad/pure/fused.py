@@ -6,7 +6,8 @@ that the numbers, grads included, are bit for bit those of the chain.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Union
 
 from fastgrad import checks
 from fastgrad.checks import as_float
@@ -197,15 +198,15 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
         dots.append(dot_cells)
         below = [(c, c._data) for c in act]
 
-    def neuron_backward(l: int, j: int, out: float, g: float) -> None:
-        """Neuron j of layer l, its activation's output out and grad g: through the
+    def neuron_backward(i: int, j: int, out: float, g: float) -> None:
+        """Neuron j of layer i, its activation's output out and grad g: through the
         activation to the dot, then the dot's backward."""
-        if layers[l].act != "linear":
-            dot_cell = dots[l][j]
-            dot_cell._grad += RULES[layers[l].act].slope(out) * g
+        if layers[i].act != "linear":
+            dot_cell = dots[i][j]
+            dot_cell._grad += RULES[layers[i].act].slope(out) * g
             g = dot_cell._grad
-        wv, bv = rows[l][j]
-        xv = inputs if l == 0 else [(c, c._data) for c in acts[l - 1]]
+        wv, bv = rows[i][j]
+        xv = inputs if i == 0 else [(c, c._data) for c in acts[i - 1]]
         _dot_backward(wv, xv, bv, g)
 
     hidden_slots = [s for layer_rows in rows[:-1] for wv, bv in layer_rows for s in wv + [bv]]
@@ -213,10 +214,10 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
                       _slots(inputs + hidden_slots))
 
     def net_backward(net: Value) -> None:
-        for l in range(len(layers) - 2, -1, -1):
-            for j in range(layers[l].nout - 1, -1, -1):
-                cell = acts[l][j]
-                neuron_backward(l, j, cell._data, cell._grad)
+        for i in range(len(layers) - 2, -1, -1):
+            for j in range(layers[i].nout - 1, -1, -1):
+                cell = acts[i][j]
+                neuron_backward(i, j, cell._data, cell._grad)
     net._attach(net_backward)
 
     last, op = len(layers) - 1, RULES[layers[-1].act].op

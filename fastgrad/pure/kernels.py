@@ -5,7 +5,8 @@ here they are loops over Python floats, in the same order.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
