@@ -1,4 +1,5 @@
-"""Every Python block of the documentation (docs/**/*.md) runs, on the backend under test.
+"""Every Python block of the documentation (docs/**/*.md and the README) runs, on the
+backend under test.
 
 A page's blocks run in order in one namespace, as a reader runs them; a ```text block
 right after a ```python block is its printed output, compared exactly. A block fenced
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = sorted(DOCS.rglob("*.md")) if DOCS.is_dir() else []
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = ((sorted(DOCS.rglob("*.md")) if DOCS.is_dir() else [])
+         + [p for p in [ROOT / "README.md"] if p.is_file()])
 FENCE = re.compile(r"^```(\S*)(.*)$")
 
 
@@ -43,13 +46,13 @@ def blocks(page: Path) -> list[tuple[int, str, str, str | None]]:
 
 
 @pytest.mark.skipif(not PAGES, reason="no docs/ beside these tests")
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_python_block_runs_and_prints_what_the_page_shows(page: Path) -> None:
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for start, info, code, output in blocks(page):
         if ".skip" in re.findall(r"[^\s{}]+", info):
             continue
-        where = f"{page.relative_to(DOCS)}, block at line {start}"
+        where = f"{page.relative_to(ROOT)}, block at line {start}"
         out = io.StringIO()
         # padded so a traceback's line numbers are the page's
         compiled = compile("\n" * start + code, str(page), "exec")
