@@ -1,19 +1,19 @@
 """fastgrad.compile: record a graph once, replay its forward and backward every step.
 
-Backend-neutral: the engine's Replay (csrc/replay.c under fastgrad/_replay.pxi, or
-fastgrad/pure/replay.py) holds the recorded order and runs it; this module matches
-forward's arrays to the input leaves and checks them before anything changes.
+Backend-neutral: the Replay of the engine the Values belong to (csrc/replay.c under
+fastgrad/_replay.pxi, or fastgrad/pure/replay.py) holds the recorded order and runs
+it; this module matches forward's arrays to the input leaves and checks them before
+anything changes.
 """
 from __future__ import annotations
 
-from typing import Any
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from fastgrad import checks
-from fastgrad.arrays import _leaves
-from fastgrad.engine import Replay, Value
 
 __all__ = ["compile", "CompiledStep"]
 
@@ -33,8 +33,8 @@ class CompiledStep:
     """
 
     def __init__(self, outputs: Any, inputs: Sequence[Any] = ()) -> None:
-        if isinstance(outputs, Value):
-            self.outputs: list[Value] = [outputs]
+        if _engine(outputs) is not None:
+            self.outputs: list[Any] = [outputs]
         elif isinstance(outputs, (list, tuple)):
             self.outputs = list(outputs)
         else:
@@ -42,19 +42,23 @@ class CompiledStep:
                             f"{type(outputs).__name__}")
         if not self.outputs:
             raise ValueError("compile: no outputs to record")
-        if isinstance(inputs, Value) or not isinstance(inputs, (list, tuple)):
+        engine = _engine(self.outputs[0])
+        if engine is None:
+            raise checks.not_a_value(self.outputs[0])
+        if _engine(inputs) is not None or not isinstance(inputs, (list, tuple)):
             raise TypeError("compile: inputs must be a list of leaf Values or nested lists "
                             f"of them, not {type(inputs).__name__}")
         self.inputs = list(inputs)
         self._shapes: list[tuple[int, ...]] = []
-        leaves: list[Value] = []
+        leaves: list[Any] = []
+        nesting = _arrays(engine)._leaves
         for item in self.inputs:
-            vs, shape = _leaves(item)
+            vs, shape = nesting(item)
             leaves += vs
             self._shapes.append(shape)
         if len({id(v) for v in leaves}) != len(leaves):
             raise ValueError("compile: a leaf Value appears more than once in inputs")
-        self._replay = Replay(self.outputs, leaves)
+        self._replay = engine.Replay(self.outputs, leaves)  # checks the Values' engine
 
     def forward(self, *arrays: Any) -> None:
         """Write the inputs' data from `arrays` (one per input, each of that input's
@@ -79,6 +83,24 @@ class CompiledStep:
 
     def __repr__(self) -> str:
         return f"CompiledStep(outputs={len(self.outputs)}, inputs={self._shapes})"
+
+
+def _engine(v: Any) -> Any:
+    """The engine module (fastgrad._core or fastgrad.pure.engine) whose Value v is; None
+    if v is no Value."""
+    module = sys.modules.get(type(v).__module__)
+    return module if getattr(module, "Value", None) is type(v) and hasattr(
+        module, "Replay") else None
+
+
+def _arrays(engine: Any) -> Any:
+    """The arrays module (its nesting helpers) bound to engine."""
+    import fastgrad.pure.engine
+    if engine is fastgrad.pure.engine:
+        import fastgrad.pure.arrays
+        return fastgrad.pure.arrays
+    import fastgrad.arrays
+    return fastgrad.arrays
 
 
 def compile(outputs: Any, inputs: Sequence[Any] = ()) -> CompiledStep:  # noqa: A001

@@ -176,3 +176,13 @@ def test_a_leaf_output_gets_grad_one() -> None:
     step.forward(2.0)
     step.backward()
     assert (x.data, x.grad) == (2.0, 1.0)
+
+
+def test_the_values_engine_replays_them_whichever_fastgrad_selected() -> None:
+    import fastgrad.pure.engine as pure
+    x = pure.Value(1.0)
+    y = (x * 3.0).exp()
+    step = fastgrad.compile(y, inputs=[x])
+    step.forward(0.0)
+    step.backward()
+    assert (y.data, x.grad) == (1.0, 3.0)
