@@ -203,17 +203,26 @@ static void forward_layer(const fg_graph *g, const fg_net *net, const fg_net_lay
         forward_rows(g, rows, L->nout, L->nin, L->act, in, out, ANY);
 }
 
-void fg_net_eval(const fg_graph *g, const fg_net *net, const fg_block *x, double *in,
-                 double *h)
+/* fg_net_eval's layers below the last: in[] the inputs' data, h[] the hidden values. */
+static void eval_hidden(const fg_graph *g, const fg_net *net, const fg_block *x, double *in,
+                        double *h)
 {
     assert(x->n == net->layer[0].nin);
     for (int32_t k = 0; k < x->n; k++)
         in[k] = fg_block_value(g, x, k);
-    for (int32_t l = 0; l < net->nlayers; l++) {
+    for (int32_t l = 0; l < net->nlayers - 1; l++) {
         const fg_net_layer *L = &net->layer[l];
         forward_layer(g, net, L, in, h + L->first);
         in = h + L->first;
     }
+}
+
+void fg_net_eval(const fg_graph *g, const fg_net *net, const fg_block *x, double *in,
+                 double *h)
+{
+    const fg_net_layer *L = &net->layer[net->nlayers - 1];
+    eval_hidden(g, net, x, in, h);
+    forward_layer(g, net, L, h + L[-1].first, h + L->first);
 }
 
 fg_id fg_net_apply(fg_graph *g, fg_net *net, fg_block *x, fg_id *heads)
@@ -294,18 +303,26 @@ fg_id fg_call_operand(const fg_graph *g, fg_id id, int32_t *k)
     }
 }
 
-/* The whole call again, on its operands' data as they are now: the heads then read
- * their values from the call. The node's own data stays 0. */
+/* The hidden layers again, on the operands' data as they are now. The node's own
+ * data stays 0. */
 int fg_call_forward(fg_graph *g, fg_id id)
 {
     fg_net_call *t = fg_call_of(g, id);
-    fg_net_eval(g, t->net, t->x, t->in, t->h);
+    eval_hidden(g, t->net, t->x, t->in, t->h);
+    /* the hidden nodes' grads zero, as a new call's: a replayed step is a fresh graph */
+    memset(t->gh, 0, 2 * (size_t)t->net->units * sizeof(double));
     return FG_OK;
 }
 
+/* A head's own neuron, on the hidden values its call holds: its row's weights are its
+ * operands, which a replay may recompute after the call node. */
 int fg_head_forward(fg_graph *g, fg_id id)
 {
-    g->data[id] = fg_head_call(g, id)->h[fg_head_unit(g, id)];
+    fg_net_call *t = fg_head_call(g, id);
+    const fg_net_layer *L = &t->net->layer[t->net->nlayers - 1];
+    int32_t u = fg_head_unit(g, id);
+    forward_rows(g, &t->net->rows[u], 1, L->nin, L->act, t->h + L[-1].first, &t->h[u], ANY);
+    g->data[id] = t->h[u];
     return FG_OK;
 }
 

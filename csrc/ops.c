@@ -31,6 +31,15 @@ const fg_release_fn fg_release_rules[FG_NOPS] = {
 #include "ops.def"
 };
 
+/* Every op's forward is a rule here, so a recorded graph can replay it: a node whose
+ * forward is user code (a kind of op whose rule the core cannot run) is 0. */
+const uint8_t fg_op_replays[FG_NOPS] = {
+#define FG_NULLARY(code, label) [FG_##code] = 1,
+#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = 1,
+#define FG_NARY(code, label, name) [FG_##code] = 1,
+#include "ops.def"
+};
+
 int fg_forward_node(fg_graph *g, fg_id id)
 {
     const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;

@@ -20,6 +20,13 @@ extern const char *const fg_op_name[FG_NOPS];
 extern const char *const fg_op_code[FG_NOPS];
 extern const int fg_op_arity[FG_NOPS];
 extern const fg_release_fn fg_release_rules[FG_NOPS];
+extern const uint8_t fg_op_replays[FG_NOPS];
+
+/* Can a recorded graph recompute a node of op by fg_forward_node (replay.h)? */
+static inline int fg_op_replayable(int op)
+{
+    return op < FG_NOPS && fg_op_replays[op];
+}
 
 #define FG_TRY(call) do { int err_ = (call); if (err_) return err_; } while (0)
 

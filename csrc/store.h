@@ -56,7 +56,7 @@ typedef void (*fg_release_fn)(fg_graph *g, fg_id id, fg_id *head);
  * - op[id] == FG_FREE exactly for the free slots, linked from free_head through
  *   kids[].bin.a, all below top; live counts the other ids below top;
  * - refs[id] == the operand slots naming id (in nodes and sealed blocks), plus one if
- *   owner[id] != NULL; it is 0 only for a node just made without an owner, which a
+ *   owner[id] != NULL, plus one per recorded program naming it (replay.h); it is 0 only for a node just made without an owner, which a
  *   parent takes or fg_discard frees before the caller returns;
  * - visit[FG_NONE].stamp == FG_LEAF_STAMP ("no operand" passes for a leaf), and so
  *   does every leaf's; a node's op never changes while it lives. */

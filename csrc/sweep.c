@@ -52,14 +52,16 @@ static inline void settle(fg_graph *g, fg_id x, const fg_walk *w)
     }
 }
 
-/* Depth-first post-order from root, operands in slot order, as the pure engine's
- * _topological_order, less the leaves (their backward does nothing). Leaves it in
- * g->order and returns its length, or -1.
+/* Depth-first post-order below roots[0 .. nroots), in one walk: a node below several
+ * roots is ordered once, under the first. Operands in slot order, as the pure engine's
+ * _topological_order, less the leaves (their backward does nothing, and a walk never
+ * enters them: a leaf root adds nothing). Leaves it in g->order and returns its
+ * length, or -1.
  * An entry on the stack is a node to enter, or (as ~x, negative) a node to emit once
  * everything pushed after it is done. Operands are pushed last slot first and stamped
  * when entered, not when pushed (one pushed twice is entered once), which gives
  * exactly the recursive walk's order. */
-static ptrdiff_t topological_order(fg_graph *g, fg_id root)
+ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
 {
     fg_walk w;
     size_t n = 0;
@@ -68,37 +70,42 @@ static ptrdiff_t topological_order(fg_graph *g, fg_id root)
     w.sp = 0;
     w.epoch = next_epoch(g);
     w.stamp = (uint32_t)w.epoch;
-    if (g->op[root] == FG_LEAF) { /* nothing to walk, and a leaf keeps its stamp */
-        g->order[0] = root;
-        return 1;
-    }
-    g->walk[w.sp++] = root;
-    while (w.sp) {
-        fg_id x = g->walk[--w.sp];
-        if (x < 0) {
-            x = ~x;
-            settle(g, x, &w);
-            g->order[n++] = x;
+    for (size_t r = 0; r < nroots; r++) {
+        if (g->op[roots[r]] == FG_LEAF) /* nothing to walk, and a leaf keeps its stamp */
             continue;
+        g->walk[w.sp++] = roots[r];
+        while (w.sp) {
+            fg_id x = g->walk[--w.sp];
+            if (x < 0) {
+                x = ~x;
+                settle(g, x, &w);
+                g->order[n++] = x;
+                continue;
+            }
+            if (g->visit[x].stamp == w.stamp) /* entered through another parent since pushed */
+                continue;
+            g->visit[x].stamp = w.stamp;
+            g->walk[w.sp++] = ~x;
+            if (push_operands(g, x, &w))
+                return -1;
         }
-        if (g->visit[x].stamp == w.stamp) /* entered through another parent since pushed */
-            continue;
-        g->visit[x].stamp = w.stamp;
-        g->walk[w.sp++] = ~x;
-        if (push_operands(g, x, &w))
-            return -1;
     }
     return (ptrdiff_t)n;
 }
 
-int fg_backward(fg_graph *g, fg_id root)
+void fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n)
 {
-    ptrdiff_t n = topological_order(g, root);
-    if (n < 0)
-        return FG_ENOMEM;
     g->grad[root] = 1.0;
     while (n--)
-        fg_backward_node(g, g->order[n]);
+        fg_backward_node(g, order[n]);
+}
+
+int fg_backward(fg_graph *g, fg_id root)
+{
+    ptrdiff_t n = fg_topological_order(g, &root, 1);
+    if (n < 0)
+        return FG_ENOMEM;
+    fg_sweep(g, root, g->order, (size_t)n);
     if (g->scratch_cap > FG_SCRATCH_KEEP) /* a big graph's scratch is not kept around */
         fg_free_scratch(g);
     return FG_OK;

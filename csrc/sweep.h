@@ -10,6 +10,14 @@
  * no grad has changed). */
 int fg_backward(fg_graph *g, fg_id root);
 
+/* The topological order below roots[0 .. nroots) (each node once, operands first,
+ * no leaves) in g->order, until the next walk; its length, or -1 without memory. */
+ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots);
+
+/* backward()'s sweep over root's topological order[0 .. n): root's grad set to 1,
+ * then each node's local derivatives passed down, from the last. */
+void fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n);
+
 /* One topological walk: the depth-first stack is g->walk[0 .. sp). */
 typedef struct fg_walk {
     size_t sp;

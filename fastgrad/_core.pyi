@@ -7,7 +7,7 @@ import numpy as np
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
     "stats", "set_node_limit", "get_data", "set_data", "get_grad", "set_grad", "sgd_step",
-    "adam_step", "mlp_predict",
+    "adam_step", "mlp_predict", "Replay",
 ]
 
 class Value:
@@ -90,6 +90,13 @@ def sgd_step(params: Iterable[Value], lr: float, momentum: float, weight_decay: 
 def adam_step(params: Iterable[Value], lr: float, beta1: float, beta2: float, eps: float,
               weight_decay: float, step: int, m: np.ndarray, v: np.ndarray) -> None: ...
 def mlp_predict(layers: Iterable[_DenseSpec], X: Any) -> np.ndarray: ...
+
+class Replay:
+    """fastgrad.compile's engine: the graph below outputs recorded, recomputed and swept
+    in C (csrc/replay.h)."""
+    def __init__(self, outputs: list[Value], inputs: list[Value]) -> None: ...
+    def forward(self, values: np.ndarray | None = None) -> None: ...
+    def backward(self) -> None: ...
 
 def op_table() -> tuple[tuple[str, str, int], ...]:
     """Every op of csrc/ops.def in its order: (code, label, arity). code is ops.def's in

@@ -9,7 +9,8 @@ the rules of fastgrad/pure, the specification.
 This file holds the store handle, the errors and the number conversion, and includes
 one file per concern, each the counterpart of a module of fastgrad/pure:
 _value.pxi (Value, the engine), _fused.pxi (sum, dot, Dense, Network),
-_kernels.pxi (bulk data access, optimizer steps, predict).
+_kernels.pxi (bulk data access, optimizer steps, predict), _replay.pxi (recorded
+graphs, fastgrad.compile's engine).
 
 Rule for all of them: never hold a pointer into the store (G.data, ...) across
 anything that can run Python code or allocate a node: both may move the arrays.
@@ -33,6 +34,7 @@ __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
+    "Replay",
 ]
 
 # The one store every Value's node lives in.
@@ -130,3 +132,4 @@ def stats() -> dict:
 include "_value.pxi"
 include "_fused.pxi"
 include "_kernels.pxi"
+include "_replay.pxi"

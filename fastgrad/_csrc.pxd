@@ -104,3 +104,15 @@ cdef extern from "kernels.h" nogil:
     void fg_mlp_forward(size_t nlayers, const size_t *sizes, const double *const *w,
                         const double *const *b, const int *act, size_t nrows,
                         const double *X, double *Y, double *scratch)
+
+
+cdef extern from "replay.h" nogil:
+    ctypedef struct fg_program:
+        size_t nnodes
+        int32_t nroots, ninputs
+
+    int fg_program_record(fg_graph *g, fg_program *p, const fg_id *roots, int32_t nroots,
+                          const fg_id *inputs, int32_t ninputs, fg_id *refused)
+    void fg_program_free(fg_graph *g, fg_program *p)
+    int fg_program_forward(fg_graph *g, const fg_program *p, const double *values)
+    void fg_program_backward(fg_graph *g, const fg_program *p)

@@ -204,3 +204,23 @@ def real_array(value: Any, shape: tuple[int, ...], key: str, owner: str) -> np.n
     if a.shape != shape:
         raise ValueError(f"{owner}: {key!r} has shape {a.shape}, expected {shape}")
     return a.astype(np.float64)
+
+
+# -- compiled steps (fastgrad.compile) -----------------------------------------------
+
+def input_not_a_leaf(k: int) -> ValueError:
+    """The error for compile's k-th input leaf, which was computed from other Values."""
+    return ValueError(f"compile: input Value {k} is not a leaf (it was computed from other "
+                      "Values); inputs are the leaves forward() writes")
+
+
+def not_replayable(op: str) -> ValueError:
+    """The error for a graph holding a node (labelled op) a replay cannot recompute."""
+    return ValueError(f"compile: the graph holds a node ({op!r}) whose forward is user "
+                      "code, which a replay cannot recompute")
+
+
+def replay_failed() -> RuntimeError:
+    """The error for backward() after a forward() that raised."""
+    return RuntimeError("step.backward: the last forward() raised, so the graph holds no "
+                        "step's values; call forward() again first")

@@ -84,14 +84,30 @@ def bce_with_logits(logits: Any, targets: Any) -> Value:
     return _mean(terms)
 
 
-def softmax_cross_entropy(logits: Sequence[Sequence[Any]], targets: Iterable[Any]) -> Value:
-    """Cross-entropy of softmax(row) against a class index per row, mean over rows.
+def _shift(zs: list[Value]) -> Value:
+    """A node at the row's largest logit, so the shift follows the data under replay
+    (fastgrad.compile): m = z0, then m + relu(z - m) for each next z. Where z <= m the
+    relu gives 0 and m stays exact; where z > m, m + (z - m) is z to one rounding of
+    the larger magnitude, so z_j - m never exceeds a few ulps and exp() cannot
+    overflow (for logits below ~1e18 in magnitude)."""
+    m = zs[0]
+    for z in zs[1:]:
+        m = m + (z - m).relu()
+    return m
 
-    Per row log(sum_j exp(z_j - m)) - (z_t - m), with m the row's largest logit taken as
-    a constant: nothing overflows, and value and gradient are those without the shift.
+
+def softmax_cross_entropy(logits: Sequence[Sequence[Any]], targets: Iterable[Any]) -> Value:
+    """Cross-entropy of softmax(row) against each row's target, mean over rows.
+
+    A target is a class index, or a row of probabilities (numbers or Values, e.g. a
+    one-hot row): -sum_j p_j log softmax_j. Per row log(sum_j exp(z_j - m)) - (z_t - m)
+    with m the row's largest logit, as a node (_shift): nothing overflows, value and
+    gradient are those without the shift up to rounding, and a recorded step replays
+    exactly. Index targets are part of the graph's structure (a replay keeps them);
+    probability rows given as Values are data, so a replay can change them.
     """
     rows = list(logits)
-    ts = _elements(targets)
+    ts = targets.tolist() if isinstance(targets, np.ndarray) else list(targets)
     if len(rows) != len(ts):
         raise ValueError(f"softmax_cross_entropy: {len(rows)} rows but {len(ts)} targets")
     if not rows:
@@ -99,13 +115,29 @@ def softmax_cross_entropy(logits: Sequence[Sequence[Any]], targets: Iterable[Any
     terms = []
     for i, (row, t) in enumerate(zip(rows, ts)):
         zs = [z if isinstance(z, Value) else Value(z) for z in row]
-        if not is_int(t) or not 0 <= t < len(zs):
+        probs = _probabilities(t, len(zs), i)
+        if probs is None and (not is_int(t) or not 0 <= t < len(zs)):
             raise ValueError(f"softmax_cross_entropy: row {i} has {len(zs)} classes; "
                              f"its target must be a class index, not {t!r}")
-        m = max(z.data for z in zs)
+        m = _shift(zs)
         shifted = [z - m for z in zs]
-        terms.append(_sum(s.exp() for s in shifted).log() - shifted[t])
+        log_sum = _sum(s.exp() for s in shifted).log()
+        if probs is None:
+            terms.append(log_sum - shifted[t])
+        else:  # -sum_j p_j (s_j - log_sum)
+            terms.append(dot(probs, [log_sum - s for s in shifted]))
     return _mean(terms)
+
+
+def _probabilities(t: Any, classes: int, row: int) -> list[Any] | None:
+    """A probability-row target as Values and floats; None for a class index."""
+    if not isinstance(t, (list, tuple, np.ndarray)):
+        return None
+    ps = [p if isinstance(p, Value) else _target(p) for p in _elements(t)]
+    if len(ps) != classes:
+        raise ValueError(f"softmax_cross_entropy: row {row} has {classes} classes but its "
+                         f"target row {len(ps)} probabilities")
+    return ps
 
 
 def l2(params: Iterable[Value], alpha: float) -> Value:

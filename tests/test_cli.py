@@ -135,6 +135,20 @@ def test_demo_trains_a_few_steps_and_draws_the_boundary() -> None:
     assert body.count("o") + body.count("x") > 50 and "." in body
 
 
+def test_demo_replays_a_recording_by_default_and_builds_every_step_when_dynamic() -> None:
+    compiled = fastgrad_cli("--steps", "3", "--no-plot")
+    assert compiled.returncode == 0, compiled.stderr
+    assert "(median of 3, compiled)" in compiled.stdout
+    assert "dynamic path:" in compiled.stdout and "compiled is" in compiled.stdout
+    assert "LOSSES DIFFER" not in compiled.stdout
+    dynamic = fastgrad_cli("--steps", "3", "--no-plot", "--dynamic")
+    assert dynamic.returncode == 0, dynamic.stderr
+    assert "(median of 3, dynamic)" in dynamic.stdout and "dynamic path:" not in dynamic.stdout
+    losses = [[line for line in p.stdout.splitlines() if line.startswith("step")]
+              for p in (compiled, dynamic)]
+    assert losses[0] == losses[1] and len(losses[0]) == 3
+
+
 def test_demo_rewrites_its_progress_line_on_a_terminal() -> None:
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "fastgrad", "--steps", "2", "--no-plot"],

@@ -24,3 +24,20 @@ def train(model: nn.MLP, opt: optim.Optimizer, X: np.ndarray, y: np.ndarray, ste
         opt.step()
         out.append(loss.data)
     return out
+
+
+def train_compiled(model: nn.MLP, opt: optim.Optimizer, X: np.ndarray, y: np.ndarray,
+                   steps: int) -> list[float]:
+    """train()'s steps, the demo's loss recorded once (its inputs leaf Values from X)
+    and replayed by fastgrad.compile; the loss of each."""
+    xs = fastgrad.from_array(X)
+    loss, _ = moons.loss(model, lambda v: v, xs, y)  # the rows' Values are the inputs
+    step = fastgrad.compile(loss, inputs=[xs])
+    out = []
+    for _ in range(steps):
+        step.forward(X)
+        opt.zero_grad()
+        step.backward()
+        opt.step()
+        out.append(loss.data)
+    return out

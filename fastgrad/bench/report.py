@@ -167,6 +167,12 @@ def targets(results: Results) -> list[Target]:
           lambda r: r >= 1000, "{r:.0f}x faster")
     ratio("moons step vs torch (batched)", "faster", *over_fastgrad("torch"),
           lambda r: r > 1, "{r:.2f}x torch's speed")
+    ratio("compiled moons step vs torch", ">= 5x faster", g("moons_over_compiled", "torch"),
+          1.0, lambda r: r >= 5.0, "{r:.2f}x faster")
+    ratio("compiled digits step vs torch", ">= 1.5x faster",
+          g("digits_over_compiled", "torch"), 1.0, lambda r: r >= 1.5, "{r:.2f}x faster")
+    ratio("README expression replayed vs built", ">= 3x faster", g("expr_over_compiled"), 1.0,
+          lambda r: r >= 3.0, "{r:.2f}x faster")
     node = g("mem_node")
     out.append(Target("memory per node", "<= 64 B", _UNMEASURED, None) if node is None
                else Target("memory per node", "<= 64 B", f"{node:.1f} B", node <= 64))

@@ -36,12 +36,22 @@ METRICS = (
     Metric("mesh_no_grad", "mesh", "mesh inference under no_grad, per point", "s"),
     Metric("mesh_array", "mesh", "mesh inference, whole array in one call, per point", "s"),
     Metric("digits_step", "digits", "digits MLP 64-32-10 step (batch 32, softmax CE)", "s"),
+    Metric("moons_compiled", "compiled", "moons step compiled (others: their own step)", "s"),
+    Metric("moons_over_compiled", "compiled", "moons step over fastgrad compiled's, "
+           "interleaved (fastgrad: its dynamic path)", "x", ratio=False),
+    Metric("digits_compiled", "compiled", "digits step compiled (others: their own)", "s"),
+    Metric("digits_over_compiled", "compiled", "digits step over fastgrad compiled's, "
+           "interleaved (fastgrad: dynamic)", "x", ratio=False),
+    Metric("expr_compiled", "compiled", "README expression replayed, forward+backward "
+           "(others: built each time)", "s"),
+    Metric("expr_over_compiled", "compiled", "README expression over fastgrad's replay, "
+           "interleaved (fastgrad: dynamic)", "x", ratio=False),
 )
 WORKLOADS = tuple(dict.fromkeys(m.workload for m in METRICS))
 FLOOR_WORKLOADS = ("per-op", "deep-chain")  # the ones that mean something on floats
 # optional packages a workload needs on every backend: (module, why) - checked up front
-REQUIRES = {"digits": ("sklearn", "the digits workload loads scikit-learn's bundled dataset; "
-                                  "pip install scikit-learn")}
+REQUIRES = {w: ("sklearn", f"the {w} workload loads scikit-learn's bundled digits; "
+                            "pip install scikit-learn") for w in ("digits", "compiled")}
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,15 @@ def _mlp(sizes: list[int], seed: int) -> torch.nn.Sequential:
 
 
 def moons_step(config: Config) -> Result:
+    return workloads.timed_steps(moons_stepper(config.seed), config,
+                                 workloads.fastgrad_reference(config.seed))
+
+
+def moons_stepper(seed: int) -> Callable[[], tuple[float, float]]:
     """The notebook's step on a (100, 2) tensor: hinge loss + L2, SGD, lr schedule."""
-    X_np, y_np = moons.data(config.seed)
+    X_np, y_np = moons.data(seed)
     X, y = torch.tensor(X_np, dtype=DT), torch.tensor(y_np, dtype=DT)
-    model = _mlp([2, *moons.SIZES], config.seed)
+    model = _mlp([2, *moons.SIZES], seed)
     params = list(model.parameters())
     optimizer = torch.optim.SGD(params, lr=1.0)
     k = 0
@@ -59,8 +64,7 @@ def moons_step(config: Config) -> Result:
         optimizer.step()
         k += 1
         return total_loss.item(), accuracy
-
-    return workloads.timed_steps(step, config, workloads.fastgrad_reference(config.seed))
+    return step
 
 
 def memory(config: Config) -> Result:
@@ -96,26 +100,40 @@ def mesh(config: Config) -> Result:
 
 
 def digits_step(config: Config) -> Result:
+    step = digits_stepper(config.seed)
+    return {"digits_step": repeat(lambda: (step(),), config)[0]}
+
+
+def digits_stepper(seed: int) -> Callable[[], float]:
+    """One SGD step on a random batch; its seconds, the batch's draw left out."""
     X_np, y_list = load_digits()
     X, y = torch.tensor(X_np, dtype=DT), torch.tensor(y_list)
-    model = _mlp([64, 32, 10], config.seed)
+    model = _mlp([64, 32, 10], seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=DIGITS_LR)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(seed)
 
-    def sample() -> tuple[float]:
+    def step() -> float:
         idx = torch.from_numpy(rng.choice(len(X), DIGITS_BATCH, replace=False))
         t0 = time.perf_counter()
         loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        return (time.perf_counter() - t0,)
+        return time.perf_counter() - t0
+    return step
 
-    return {"digits_step": repeat(sample, config)[0]}
+
+def compiled(config: Config) -> Result:
+    """The compiled workload's torch column: torch's own steps (bench/compiled.py)."""
+    from fastgrad.bench.compiled import measure, readme_expression
+    steps: dict[str, Callable[[], object] | None] = {
+        "moons": moons_stepper(config.seed), "digits": digits_stepper(config.seed),
+        "expr": lambda: readme_expression(_scalar)[0].backward()}
+    return measure(steps, steps, config, "")
 
 
 WORKLOADS: dict[str, Callable[[Config], Result]] = {
     "per-op": lambda config: workloads.per_op(_scalar, config), "moons": moons_step,
     "deep-chain": lambda config: workloads.deep_chain(_scalar, config), "memory": memory,
-    "mesh": mesh, "digits": digits_step,
+    "mesh": mesh, "digits": digits_step, "compiled": compiled,
 }

@@ -332,5 +332,11 @@ ENGINE_WORKLOADS: dict[str, Callable[[Kit, Config], Result]] = {
     "per-op": lambda kit, config: per_op(kit.Value, config), "moons": moons_step,
     "deep-chain": lambda kit, config: deep_chain(kit.Value, config), "memory": memory,
     "mesh": mesh, "digits": digits_step,
+    "compiled": lambda kit, config: _compiled_workload(kit, config),
 }
+
+
+def _compiled_workload(kit: Kit, config: Config) -> Result:
+    from fastgrad.bench.compiled import workload  # it builds on this module
+    return workload(kit, config)
 FLOAT_WORKLOADS = {"per-op": per_op_floats, "deep-chain": deep_chain_floats}

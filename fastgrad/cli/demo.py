@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PURE_STEPS = 3  # steps replayed on the pure backend to measure the speed-up
+DYNAMIC_STEPS = 5  # steps of the dynamic path run beside a compiled run, to compare
 MARGIN = 1.0  # the notebook's mesh reaches one unit past the data on every side
 MESH_STEP = 0.02  # the PNG's mesh spacing (the notebook's 0.25 draws visible steps)
 COLOURS = {-1: "#d53e4f", 1: "#3288bd"}  # each class's, the ends of the notebook's Spectral
@@ -32,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="engine to train on: 'fast' (compiled core), 'pure' (the "
                              "Python reference), or 'auto', what `import fastgrad` picks "
                              "(default; FASTGRAD_PURE=1 selects pure)")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="build the graph every step, as micrograd does, instead of "
+                             "recording it once and replaying it (fastgrad.compile, the "
+                             "default); a compiled run also times the dynamic path")
     parser.add_argument("--plot", metavar="PATH", type=common.output_file,
                         help="write the decision boundary as a PNG (needs matplotlib) "
                              "instead of drawing it in the terminal")
@@ -59,18 +64,26 @@ def run(args: argparse.Namespace) -> int:
 
     progress = _Progress(out, args.steps)
     losses, times = [], []
+    compiled = None if args.dynamic else moons.Compiled(model, engine, X, y)
     for k in range(args.steps):
         t0 = time.perf_counter()
-        loss, acc = moons.step(model, engine.Value, X, y, k, args.steps)
+        if compiled is None:
+            loss, acc = moons.step(model, engine.Value, X, y, k, args.steps)
+        else:
+            loss, acc = compiled.step(k, args.steps)
         times.append(time.perf_counter() - t0)
         losses.append(loss)
         progress.show(k, loss, acc)
     progress.close()
 
     step_time = statistics.median(times)
+    mode = "dynamic" if compiled is None else "compiled"
     print(f"final accuracy {acc * 100:.0f}% (loss {loss:.6f}); "
-          f"time per step {common.duration(step_time)} (median of {args.steps})", file=out)
-    status = _compare_with_pure(used, args, X, y, losses, step_time, out)
+          f"time per step {common.duration(step_time)} (median of {args.steps}, {mode})",
+          file=out)
+    status = 0 if compiled is None else _compare_with_dynamic(args, engine, nn, X, y, losses,
+                                                               step_time, out)
+    status |= _compare_with_pure(used, args, X, y, losses, step_time, out)
 
     if args.plot:
         png_plot(model, engine, X, y, args.plot)
@@ -80,9 +93,33 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def _compare_with_dynamic(args: argparse.Namespace, engine: Any, nn: Any, X: np.ndarray,
+                          y: np.ndarray, losses: list[float], step_time: float,
+                          out: TextIO) -> int:
+    """The first steps again on the dynamic path (the graph built every step): its time
+    per step, and whether its losses are the compiled run's."""
+    model = moons.model(nn.MLP, args.seed)
+    n = min(DYNAMIC_STEPS, args.steps)
+    times, rebuilt = [], []
+    for k in range(n):
+        t0 = time.perf_counter()
+        rebuilt.append(moons.step(model, engine.Value, X, y, k, args.steps)[0])
+        times.append(time.perf_counter() - t0)
+    dynamic_time = statistics.median(times)
+    same = rebuilt == losses[:n]
+    print(f"dynamic path: {common.duration(dynamic_time)} per step on steps 0-{n - 1} "
+          f"({'bit-identical losses' if same else 'LOSSES DIFFER'}); compiled is "
+          f"{dynamic_time / step_time:.1f}x faster", file=out)
+    if not same:
+        print(f"fastgrad: compiled and dynamic steps disagree: {losses[:n]} vs {rebuilt}",
+              file=sys.stderr)
+    return 0 if same else 1
+
+
 def _compare_with_pure(used: str, args: argparse.Namespace, X: np.ndarray, y: np.ndarray,
                        losses: list[float], step_time: float, out: TextIO) -> int:
-    """Replay the first steps on the pure backend: its time per step and its losses."""
+    """The first steps again on the pure backend's dynamic path: its time per step and
+    its losses."""
     if used == "pure":
         print("speed-up over pure: n/a, this run is on the pure backend", file=out)
         return 0

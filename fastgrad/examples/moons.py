@@ -31,7 +31,7 @@ def model(MLP: Any, seed: int) -> Any:
     return MLP(2, SIZES)
 
 
-def loss(model: Any, Value: Any, X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
+def loss(model: Any, Value: Any, X: Any, y: np.ndarray) -> tuple[Any, float]:
     """The notebook's loss(): max-margin loss plus L2, and the accuracy."""
     inputs = [list(map(Value, xrow)) for xrow in X]
     # forward the model to get scores
@@ -61,3 +61,46 @@ def step(model: Any, Value: Any, X: np.ndarray, y: np.ndarray, k: int,
     for p in model.parameters():
         p.data -= learning_rate * p.grad
     return total_loss.data, acc
+
+
+class _Scored:
+    """The model, keeping the scores the loss asks of it (the notebook's loss returns
+    only the total): what a recorded step's accuracy is read from."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.scores = model, []  # type: tuple[Any, list[Any]]
+
+    def __call__(self, x: Any) -> Any:
+        score = self.model(x)
+        self.scores.append(score)
+        return score
+
+    def parameters(self) -> list[Any]:
+        return self.model.parameters()
+
+
+class Compiled:
+    """The notebook's loop with its loss recorded once (fastgrad.compile) and replayed:
+    each step a forward, zero_grad, backward and the SGD update in C (the engine's
+    sgd_step: p.data - lr * p.grad, the notebook's update bit for bit)."""
+
+    def __init__(self, model: Any, engine: Any, X: np.ndarray, y: np.ndarray) -> None:
+        from fastgrad.compiled import compile as record
+        self.model, self.engine, self.y = model, engine, y
+        xs = [[engine.Value(v) for v in row] for row in X.tolist()]
+        scored = _Scored(model)
+        self.total, _ = loss(scored, lambda v: v, xs, y)  # the rows' Values are the inputs
+        self.scores = scored.scores
+        self.params = model.parameters()
+        self.buf = np.zeros(len(self.params))
+        self.replay = record(self.total, inputs=[xs])
+
+    def step(self, k: int, steps: int) -> tuple[float, float]:
+        """step()'s numbers, replayed: the loss and the accuracy before the update."""
+        self.replay.forward()
+        self.model.zero_grad()
+        self.replay.backward()
+        learning_rate = 1.0 - 0.9*k/steps
+        self.engine.sgd_step(self.params, learning_rate, 0.0, 0.0, self.buf, True)
+        scores = self.engine.get_data(self.scores)  # loss()'s accuracy, in one call
+        return self.total.data, float(np.mean((self.y > 0) == (scores > 0)))

@@ -12,12 +12,14 @@ purpose, and the compiled core does exactly the same, so the two agree bitwise:
 - the backward sweep never raises: where Python would, it gives the IEEE result
   (inf or nan), as the C sweep does (fastgrad/pure/_ieee.py).
 
-The n-ary nodes and dense layers are in fused.py, the bulk kernels in kernels.py;
-this module re-exports them, so it stands for the whole backend as fastgrad._core does.
+The n-ary nodes and dense layers are in fused.py, the bulk kernels in kernels.py,
+recorded graphs in replay.py; this module re-exports them, so it stands for the whole
+backend as fastgrad._core does.
 """
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from typing import Any, Callable, NamedTuple
 
@@ -29,6 +31,7 @@ __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
     "stats", "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
+    "Replay",
 ]
 
 _mode = threading.local()  # per thread, as in PyTorch: .grad_off set by no_grad
@@ -66,8 +69,8 @@ def _noop(out: Value) -> None:
 class Value:
     """A scalar and its gradient, remembering how it was computed."""
 
-    __slots__ = ("_data", "_grad", "_backward", "_children", "_op", "_args", "_label",
-                 "__weakref__")
+    __slots__ = ("_data", "_grad", "_backward", "_rule", "_children", "_op", "_args",
+                 "_label", "__weakref__")
     __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
 
     def __init__(self, data: Any, label: str = "") -> None:
@@ -80,6 +83,9 @@ class Value:
         self._data = x
         self._grad = 0.0
         self._backward: Callable[[Value], None] = _noop
+        # the forward rule on the operands' values (_operands' order), what _recompute
+        # runs; None for a leaf
+        self._rule: Callable[..., float] | None = None
         self._children: tuple[Value, ...] = ()
         self._args: tuple | None = None  # the operands with constants, where not _children
         self._op = ""
@@ -98,13 +104,16 @@ class Value:
         return _restore, (self._data, self._grad, self._label)
 
     @classmethod
-    def _node(cls, data: float, children: tuple, op: str, args: tuple | None = None) -> Value:
-        """A result node. Under no_grad it is a leaf: no children, nothing kept alive."""
+    def _node(cls, data: float, children: tuple, op: str, args: tuple | None,
+              rule: Callable[..., float]) -> Value:
+        """A result node, data computed by rule on its operands' values. Under no_grad it
+        is a leaf: no children, nothing kept alive."""
         out = cls(data)
         if not getattr(_mode, "grad_off", False):
             out._children = children
             out._args = args
             out._op = op
+            out._rule = rule
         return out
 
     def _attach(self, backward: Callable[[Value], None]) -> Value:
@@ -157,7 +166,7 @@ class Value:
     # -- binary operations: with a Value, or with a constant folded into the node ----
     def __add__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            out = Value._node(self._data + other._data, (self, other), "+")
+            out = Value._node(self._data + other._data, (self, other), "+", None, operator.add)
 
             def _backward(out: Value) -> None:
                 self._grad += out._grad
@@ -166,7 +175,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(self._data + c, (self,), "+", (self, c))
+        out = Value._node(self._data + c, (self,), "+", (self, c), operator.add)
 
         def _backward_folded(out: Value) -> None:
             self._grad += out._grad
@@ -176,7 +185,7 @@ class Value:
 
     def __sub__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            out = Value._node(self._data - other._data, (self, other), "-")
+            out = Value._node(self._data - other._data, (self, other), "-", None, operator.sub)
 
             def _backward(out: Value) -> None:
                 self._grad += out._grad
@@ -191,7 +200,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(c - self._data, (self,), "-", (c, self))
+        out = Value._node(c - self._data, (self,), "-", (c, self), operator.sub)
 
         def _backward(out: Value) -> None:
             self._grad -= out._grad
@@ -199,7 +208,7 @@ class Value:
 
     def __mul__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            out = Value._node(self._data * other._data, (self, other), "*")
+            out = Value._node(self._data * other._data, (self, other), "*", None, operator.mul)
 
             def _backward(out: Value) -> None:
                 self._grad += other._data * out._grad
@@ -208,7 +217,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(self._data * c, (self,), "*", (self, c))
+        out = Value._node(self._data * c, (self,), "*", (self, c), operator.mul)
 
         def _backward_folded(out: Value) -> None:
             self._grad += c * out._grad
@@ -218,7 +227,8 @@ class Value:
 
     def __truediv__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            out = Value._node(self._data / other._data, (self, other), "/")
+            out = Value._node(self._data / other._data, (self, other), "/", None,
+                              operator.truediv)
 
             def _backward(out: Value) -> None:
                 a, b = self._data, other._data
@@ -228,7 +238,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(self._data / c, (self,), "/", (self, c))
+        out = Value._node(self._data / c, (self,), "/", (self, c), operator.truediv)
 
         def _backward_folded(out: Value) -> None:
             self._grad += out._grad / c
@@ -238,7 +248,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(c / self._data, (self,), "/", (c, self))
+        out = Value._node(c / self._data, (self,), "/", (c, self), operator.truediv)
 
         def _backward(out: Value) -> None:
             a = self._data
@@ -247,7 +257,8 @@ class Value:
 
     def __pow__(self, other: Any) -> Value:
         if isinstance(other, Value):
-            out = Value._node(real_pow(self._data, other._data), (self, other), "**")
+            out = Value._node(real_pow(self._data, other._data), (self, other), "**", None,
+                              real_pow)
 
             def _backward(out: Value) -> None:
                 a, b = self._data, other._data
@@ -257,7 +268,8 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c), (self, c))
+        out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c), (self, c),
+                          real_pow)
 
         def _backward_folded(out: Value) -> None:
             self._grad += (c * fpow(self._data, c - 1.0)) * out._grad
@@ -267,7 +279,7 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        out = Value._node(real_pow(c, self._data), (self,), "**", (c, self))
+        out = Value._node(real_pow(c, self._data), (self,), "**", (c, self), real_pow)
 
         def _backward(out: Value) -> None:
             self._grad += (out._data * flog(c)) * out._grad
@@ -281,7 +293,7 @@ class Value:
         return self
 
     def __abs__(self) -> Value:
-        out = Value._node(abs(self._data), (self,), "abs")
+        out = Value._node(abs(self._data), (self,), "abs", None, abs)
 
         def _backward(out: Value) -> None:
             a = self._data
@@ -289,21 +301,21 @@ class Value:
         return out._attach(_backward)
 
     def exp(self) -> Value:
-        out = Value._node(math.exp(self._data), (self,), "exp")
+        out = Value._node(math.exp(self._data), (self,), "exp", None, math.exp)
 
         def _backward(out: Value) -> None:
             self._grad += out._data * out._grad
         return out._attach(_backward)
 
     def log(self) -> Value:
-        out = Value._node(math.log(self._data), (self,), "log")
+        out = Value._node(math.log(self._data), (self,), "log", None, math.log)
 
         def _backward(out: Value) -> None:
             self._grad += fdiv(out._grad, self._data)
         return out._attach(_backward)
 
     def sqrt(self) -> Value:
-        out = Value._node(math.sqrt(self._data), (self,), "sqrt")
+        out = Value._node(math.sqrt(self._data), (self,), "sqrt", None, math.sqrt)
 
         def _backward(out: Value) -> None:
             self._grad += fdiv(0.5, out._data) * out._grad
@@ -320,7 +332,7 @@ class Value:
 
     def _activation(self, act: str) -> Value:
         op, forward, slope = ACTIVATIONS[act]
-        out = Value._node(forward(self._data), (self,), op)
+        out = Value._node(forward(self._data), (self,), op, None, forward)
 
         def _backward(out: Value) -> None:
             self._grad += slope(out._data) * out._grad
@@ -353,13 +365,26 @@ class Value:
     # -- gradients -------------------------------------------------------------------
     def backward(self) -> None:
         """Set this Value's grad to 1 and accumulate d(self)/d(node) into every node."""
-        topo = _topological_order(self)
-        self._grad = 1.0
-        for node in reversed(topo):
-            node._backward(node)
+        sweep(self, _topological_order(self))
 
     def zero_grad(self) -> None:
         self._grad = 0.0
+
+    def _recompute(self) -> None:
+        """Recompute this node's data from its operands' data as they are now, as a
+        replay does node by node (a leaf keeps its data); the op's error if it fails,
+        and then nothing changed."""
+        if self._rule is not None:
+            self._data = self._rule(*[o._data if isinstance(o, Value) else o
+                                      for o in self._operands])
+
+
+def sweep(root: Value, topo: list[Value]) -> None:
+    """backward()'s sweep over root's topological order: root's grad set to 1, then
+    every node's closure from the top (a replay runs it over its recorded order)."""
+    root._grad = 1.0
+    for node in reversed(topo):
+        node._backward(node)
 
 
 def _restore(data: float, grad: float, label: str) -> Value:
@@ -424,3 +449,4 @@ def stats() -> dict[str, int]:
 from fastgrad.pure.fused import Dense, Network, dot, layer, mlp, sum  # noqa: E402,A004
 from fastgrad.pure.kernels import (adam_step, get_data, get_grad, mlp_predict,  # noqa: E402
                                    set_data, set_grad, sgd_step)
+from fastgrad.pure.replay import Replay  # noqa: E402

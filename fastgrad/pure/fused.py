@@ -33,14 +33,34 @@ def _slots(operands: Iterable[tuple[Any, float]]) -> tuple[Any, ...]:
     return tuple(c if v is None else v for v, c in operands)
 
 
+def _sum_rule(*terms: float) -> float:
+    """sum's forward: 0.0 + t0 + t1 + ..., left to right."""
+    acc = 0.0
+    for x in terms:
+        acc = acc + x
+    return acc
+
+
+def _dot_rule(*slots: float) -> float:
+    """dot's forward on its operands' values w0, x0, w1, x1, ..., bias:
+    bias + w0*x0 + w1*x1 + ..., left to right."""
+    acc = slots[-1]
+    for i in range(0, len(slots) - 1, 2):
+        acc = acc + slots[i] * slots[i + 1]
+    return acc
+
+
+def _value(x: Operand) -> float:
+    """An operand's value as it is now: its Value's data, or its constant."""
+    return x[1] if x[0] is None else x[0]._data
+
+
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - mirrors builtins.sum
     """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
     operands = [operand(v) for v in values]
-    acc = 0.0
-    for _, x in operands:
-        acc = acc + x
     children = tuple(v for v, _ in operands if v is not None)
-    out = Value._node(acc, children, "sum", _slots(operands))
+    out = Value._node(_sum_rule(*[x for _, x in operands]), children, "sum",
+                      _slots(operands), _sum_rule)
 
     def _backward(out: Value) -> None:
         for v in children:
@@ -54,11 +74,10 @@ def dot(ws: Sequence[Any], xs: Sequence[Any], bias: Any = 0.0) -> Value:
     wv = [operand(w) for w in ws]
     xv = [operand(x) for x in xs]
     bv = operand(bias)
-    acc = bv[1]
-    for (_, w), (_, x) in zip(wv, xv):
-        acc = acc + w * x
     slots = [s for pair in zip(wv, xv) for s in pair] + [bv]
-    out = Value._node(acc, tuple(v for v, _ in slots if v is not None), "dot", _slots(slots))
+    out = Value._node(_dot_rule(*[x for _, x in slots]),
+                      tuple(v for v, _ in slots if v is not None), "dot", _slots(slots),
+                      _dot_rule)
 
     def _backward(out: Value) -> None:
         _dot_backward(wv, xv, bv, out._grad)
@@ -179,24 +198,34 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
     """One fused call of Network: the mlp node and a head node per output neuron."""
     rows = [[([operand(w) for w in ws], operand(b)) for ws, b in zip(d.weights, d.biases)]
             for d in layers]
-    # forward: each neuron's dot as dot() sums it, then its activation
-    below: list[Operand] = inputs
-    acts: list[list[_Cell]] = []  # per layer, each neuron's activation
-    dots: list[list[_Cell]] = []  # per layer, each neuron's dot (where an activation follows)
-    for d, layer_rows in zip(layers, rows):
-        act, dot_cells = [], []
-        for wv, bv in layer_rows:
-            acc = bv[1]
-            for (_, w), (_, x) in zip(wv, below):
-                acc = acc + w * x
-            if d.act == "linear":
-                act.append(_Cell(acc))
-            else:
-                act.append(_Cell(RULES[d.act].forward(acc)))
-                dot_cells.append(_Cell(acc))
-        acts.append(act)
-        dots.append(dot_cells)
-        below = [(c, c._data) for c in act]
+    acts = [[_Cell(0.0) for _ in range(d.nout)] for d in layers]  # each neuron's activation
+    # each neuron's dot, where an activation follows
+    dots = [[_Cell(0.0) for _ in range(d.nout if d.act != "linear" else 0)] for d in layers]
+
+    def neuron(l: int, j: int, below: list[float]) -> float:
+        """Neuron j of layer l on the layer below's values: its dot as dot() sums it,
+        then its activation, on the tape with grads zero (a new call's); its value."""
+        wv, bv = rows[l][j]
+        acc = _value(bv)
+        for w, x in zip(wv, below):
+            acc = acc + _value(w) * x
+        cell = acts[l][j]
+        if layers[l].act == "linear":
+            cell._data, cell._grad = acc, 0.0
+        else:
+            cell._data, cell._grad = RULES[layers[l].act].forward(acc), 0.0
+            dots[l][j]._data, dots[l][j]._grad = acc, 0.0
+        return cell._data
+
+    def forward(*_: float) -> float:
+        """The mlp node's rule: the hidden layers on the operands' data as they are
+        now (each head computes its own neuron: its row may be recomputed after this
+        node). The node's own data is 0."""
+        below = [_value(x) for x in inputs]
+        for l in range(len(layers) - 1):
+            below = [neuron(l, j, below) for j in range(layers[l].nout)]
+        return 0.0
+    forward()
 
     def neuron_backward(i: int, j: int, out: float, g: float) -> None:
         """Neuron j of layer i, its activation's output out and grad g: through the
@@ -211,7 +240,7 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
 
     hidden_slots = [s for layer_rows in rows[:-1] for wv, bv in layer_rows for s in wv + [bv]]
     net = Value._node(0.0, tuple(v for v, _ in inputs + hidden_slots if v is not None), "mlp",
-                      _slots(inputs + hidden_slots))
+                      _slots(inputs + hidden_slots), forward)
 
     def net_backward(net: Value) -> None:
         for i in range(len(layers) - 2, -1, -1):
@@ -222,10 +251,13 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
 
     last, op = len(layers) - 1, RULES[layers[-1].act].op
     heads = []
-    for j, ((wv, bv), cell) in enumerate(zip(rows[last], acts[last])):
+    for j, (wv, bv) in enumerate(rows[last]):
         row = wv + [bv]
-        head = Value._node(cell._data, (net,) + tuple(v for v, _ in row if v is not None), op,
-                           (net,) + _slots(row))
+
+        def head_rule(*_: float, j: int = j) -> float:
+            return neuron(last, j, [c._data for c in acts[last - 1]])
+        head = Value._node(head_rule(), (net,) + tuple(v for v, _ in row if v is not None), op,
+                           (net,) + _slots(row), head_rule)
 
         def head_backward(head: Value, j: int = j) -> None:
             neuron_backward(last, j, head._data, head._grad)

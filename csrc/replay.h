@@ -1,0 +1,45 @@
+/* Recorded graphs: the nodes below some roots in topological order, recomputed from
+ * their leaves (fg_forward_node) and swept backward (fg_sweep) without a new walk.
+ * What fastgrad.compile replays; knows nothing of Python. */
+#ifndef FASTGRAD_REPLAY_H
+#define FASTGRAD_REPLAY_H
+
+#include "sweep.h"
+
+/* Invariants: every id it names (nodes, roots, inputs) is a live node on which the
+ * program holds one reference, so the graph lives as long as the program; nodes[] is
+ * a topological order of every node with operands below the roots; sweep[] holds
+ * each root's own backward order in turn (root r's ends at sweep_end[r]); inputs are
+ * leaves. */
+typedef struct fg_program {
+    fg_id *nodes;        /* the forward order: operands before the nodes using them */
+    size_t nnodes;
+    fg_id *roots;
+    int32_t nroots;
+    fg_id *sweep;        /* the roots' backward orders, one after another */
+    size_t *sweep_end;
+    fg_id *inputs;       /* the leaves forward's values go to, in order */
+    int32_t ninputs;
+} fg_program;
+
+/* Record the graph below roots[0 .. nroots) with inputs[0 .. ninputs) (leaves), taking
+ * a reference on every node it names. FG_OK; FG_ENOMEM (then nothing is held); or, if
+ * a node cannot be replayed (fg_op_replayable), FG_OK with nothing held and *refused
+ * that node (FG_NONE when all can). */
+int fg_program_record(fg_graph *g, fg_program *p, const fg_id *roots, int32_t nroots,
+                      const fg_id *inputs, int32_t ninputs, fg_id *refused);
+
+/* Let go of everything the program holds: its nodes die unless something else keeps
+ * them. */
+void fg_program_free(fg_graph *g, fg_program *p);
+
+/* Write values[0 .. ninputs) (unless NULL) into the inputs' data, then recompute every
+ * node in order, each node's grad zero (a fresh graph's), leaves untouched. FG_OK, or
+ * the first failing op's error: the nodes after it keep their old values, no leaf
+ * has changed but the inputs. */
+int fg_program_forward(fg_graph *g, const fg_program *p, const double *values);
+
+/* backward() from each root in turn, over the recorded orders. */
+void fg_program_backward(fg_graph *g, const fg_program *p);
+
+#endif

@@ -1,0 +1,115 @@
+"""fastgrad.compile: record a graph once, replay its forward and backward every step.
+
+Backend-neutral: the Replay of the engine the Values belong to (csrc/replay.c under
+fastgrad/_replay.pxi, or fastgrad/pure/replay.py) holds the recorded order and runs
+it; this module matches forward's arrays to the input leaves and checks them before
+anything changes.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fastgrad import checks
+
+__all__ = ["compile", "CompiledStep"]
+
+
+class CompiledStep:
+    """A recorded graph (made by `fastgrad.compile`): `forward(*arrays)` writes the
+    inputs and recomputes every node from the leaves as they are now; `backward()`
+    accumulates grads as `outputs.backward()` does, from the last forward's values.
+
+    The original Values read the replayed data and grads. The step owns the nodes it
+    replays: they live while it lives, and go when it is dropped.
+
+    Threads: a replay holds the GIL throughout (another thread making a Value could
+    grow the node arrays under it), so it runs as one uninterrupted call; another
+    thread may use fastgrad meanwhile only between calls, and should not change the
+    recorded Values' data while a step is between its forward and its backward.
+    """
+
+    def __init__(self, outputs: Any, inputs: Sequence[Any] = ()) -> None:
+        if _engine(outputs) is not None:
+            self.outputs: list[Any] = [outputs]
+        elif isinstance(outputs, (list, tuple)):
+            self.outputs = list(outputs)
+        else:
+            raise TypeError("compile: outputs must be a Value or a list of Values, not "
+                            f"{type(outputs).__name__}")
+        if not self.outputs:
+            raise ValueError("compile: no outputs to record")
+        engine = _engine(self.outputs[0])
+        if engine is None:
+            raise checks.not_a_value(self.outputs[0])
+        if _engine(inputs) is not None or not isinstance(inputs, (list, tuple)):
+            raise TypeError("compile: inputs must be a list of leaf Values or nested lists "
+                            f"of them, not {type(inputs).__name__}")
+        self.inputs = list(inputs)
+        self._shapes: list[tuple[int, ...]] = []
+        leaves: list[Any] = []
+        nesting = _arrays(engine)._leaves
+        for item in self.inputs:
+            vs, shape = nesting(item)
+            leaves += vs
+            self._shapes.append(shape)
+        if len({id(v) for v in leaves}) != len(leaves):
+            raise ValueError("compile: a leaf Value appears more than once in inputs")
+        self._replay = engine.Replay(self.outputs, leaves)  # checks the Values' engine
+
+    def forward(self, *arrays: Any) -> None:
+        """Write the inputs' data from `arrays` (one per input, each of that input's
+        shape), then recompute every node from the leaves as they are now; with no
+        arrays, recompute only. A math error raises what the dynamic path raises and
+        leaves every leaf but the inputs as it was; wrong shapes or non-numbers raise
+        before anything changes."""
+        if not arrays:
+            self._replay.forward(None)
+            return
+        if len(arrays) != len(self._shapes):
+            raise TypeError(f"step.forward takes {len(self._shapes)} arrays (one per "
+                            f"input), got {len(arrays)}")
+        parts = [checks.real_array(a, shape, f"input {k}", "step.forward").ravel()
+                 for k, (a, shape) in enumerate(zip(arrays, self._shapes))]
+        self._replay.forward(np.ascontiguousarray(np.concatenate(parts) if parts else
+                                                  np.empty(0)))
+
+    def backward(self) -> None:
+        """backward() from each output in turn, over the recorded order."""
+        self._replay.backward()
+
+    def __repr__(self) -> str:
+        return f"CompiledStep(outputs={len(self.outputs)}, inputs={self._shapes})"
+
+
+def _engine(v: Any) -> Any:
+    """The engine module (fastgrad._core or fastgrad.pure.engine) whose Value v is; None
+    if v is no Value."""
+    module = sys.modules.get(type(v).__module__)
+    return module if getattr(module, "Value", None) is type(v) and hasattr(
+        module, "Replay") else None
+
+
+def _arrays(engine: Any) -> Any:
+    """The arrays module (its nesting helpers) bound to engine."""
+    import fastgrad.pure.engine
+    if engine is fastgrad.pure.engine:
+        import fastgrad.pure.arrays
+        return fastgrad.pure.arrays
+    import fastgrad.arrays
+    return fastgrad.arrays
+
+
+def compile(outputs: Any, inputs: Sequence[Any] = ()) -> CompiledStep:  # noqa: A001
+    """Record the graph below `outputs` (a Value or a list of Values) for replay.
+
+    `inputs`: a list whose items are leaf Values or nested lists of them, matched one to
+    one with `forward`'s arguments; every other leaf below `outputs` is a parameter,
+    read as it is at each `forward()`. What Python decided while the graph was built
+    (an `if` on a Value's data, a loop's length) is fixed in the recording, as with
+    `torch.jit.trace`. See CompiledStep for the step's methods and for threads.
+    """
+    return CompiledStep(outputs, inputs)
