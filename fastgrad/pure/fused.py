@@ -202,19 +202,19 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
     # each neuron's dot, where an activation follows
     dots = [[_Cell(0.0) for _ in range(d.nout if d.act != "linear" else 0)] for d in layers]
 
-    def neuron(l: int, j: int, below: list[float]) -> float:
-        """Neuron j of layer l on the layer below's values: its dot as dot() sums it,
+    def neuron(k: int, j: int, below: list[float]) -> float:
+        """Neuron j of layer k on the layer below's values: its dot as dot() sums it,
         then its activation, on the tape with grads zero (a new call's); its value."""
-        wv, bv = rows[l][j]
+        wv, bv = rows[k][j]
         acc = _value(bv)
         for w, x in zip(wv, below):
             acc = acc + _value(w) * x
-        cell = acts[l][j]
-        if layers[l].act == "linear":
+        cell = acts[k][j]
+        if layers[k].act == "linear":
             cell._data, cell._grad = acc, 0.0
         else:
-            cell._data, cell._grad = RULES[layers[l].act].forward(acc), 0.0
-            dots[l][j]._data, dots[l][j]._grad = acc, 0.0
+            cell._data, cell._grad = RULES[layers[k].act].forward(acc), 0.0
+            dots[k][j]._data, dots[k][j]._grad = acc, 0.0
         return cell._data
 
     def forward(*_: float) -> float:
@@ -222,8 +222,8 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
         now (each head computes its own neuron: its row may be recomputed after this
         node). The node's own data is 0."""
         below = [_value(x) for x in inputs]
-        for l in range(len(layers) - 1):
-            below = [neuron(l, j, below) for j in range(layers[l].nout)]
+        for k in range(len(layers) - 1):
+            below = [neuron(k, j, below) for j in range(layers[k].nout)]
         return 0.0
     forward()
 
