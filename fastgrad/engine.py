@@ -7,6 +7,7 @@ the nn, optim and losses modules call. `backend` says which one is in use, and
 """
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 import warnings
@@ -42,20 +43,25 @@ def _missing_core_reason(exc: ImportError) -> str:
 fallback_reason: str | None
 if TYPE_CHECKING:  # both backends have the compiled core's signatures (fastgrad/_core.pyi)
     from fastgrad._core import *  # noqa: F403
+    from fastgrad._core import __all__ as _backend_all
     backend: str
 elif os.environ.get("FASTGRAD_PURE", "") not in ("", "0"):
     from fastgrad.pure.engine import *  # noqa: F403
-    from fastgrad.pure.engine import __all__
+    from fastgrad.pure.engine import __all__ as _backend_all
     backend, fallback_reason = "pure", "FASTGRAD_PURE is set in the environment"
 else:
     try:
         from fastgrad._core import *  # noqa: F403
-        from fastgrad._core import __all__
+        from fastgrad._core import __all__ as _backend_all
         backend, fallback_reason = "fast", None
     except ImportError as exc:  # an install without a compiler: still correct, just slow
         fallback_reason = _missing_core_reason(exc)
         warnings.warn(f"fastgrad: using the pure-Python backend: {fallback_reason}",
                       RuntimeWarning, stacklevel=2)
         from fastgrad.pure.engine import *  # noqa: F403
-        from fastgrad.pure.engine import __all__  # noqa: F401 - what this module exports
+        from fastgrad.pure.engine import __all__ as _backend_all
         backend = "pure"
+
+# `from fastgrad.engine import *` (micrograd's `from micrograd.engine import *`, one import
+# changed) must not shadow a builtin; engine.sum stays reachable by its qualified name
+__all__ = [name for name in _backend_all if not hasattr(builtins, name)]

@@ -14,7 +14,7 @@ import pytest
 import fastgrad
 from command_line import fastgrad_cli, python
 
-USER_MODULES = ("fastgrad", "fastgrad.nn", "fastgrad.optim", "fastgrad.losses",
+USER_MODULES = ("fastgrad", "fastgrad.engine", "fastgrad.nn", "fastgrad.optim", "fastgrad.losses",
                 "fastgrad.arrays", "fastgrad.datasets")
 
 
