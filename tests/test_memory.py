@@ -28,6 +28,11 @@ MiB = 1 << 20
 # enough to pass its warm-up (pymalloc settles in ~25 steps), so this file stays fast.
 FAST = fastgrad.backend == "fast"
 STEPS, WARMUP = (2000, 100) if FAST else (100, 30)
+# The resident set moves in whole pymalloc arenas (1 MiB since Python 3.10), and the pure
+# backend's nodes are Python objects: which arena a step's nodes land in, and whether an
+# emptied one is returned, depends on the collector's schedule, so one arena more or less
+# is noise there. A leak is not: keeping one step's graph (~10^4 nodes) costs ~2 MiB a step.
+RSS_SLACK = MiB if FAST else 3 * MiB
 
 
 # ASan and valgrind keep freed memory in quarantine (ASan up to 256 MiB) to catch use
@@ -71,7 +76,7 @@ def _check_growth(rss_growth: int, blocks_growth: int, steps: int) -> None:
     assert blocks_growth < max(steps // 2, 10), (
         f"{blocks_growth} more Python objects after {steps} steps")
     if not UNDER_MEMORY_TOOL:
-        assert rss_growth < MiB, f"RSS grew {rss_growth / MiB:.2f} MiB over {steps} steps"
+        assert rss_growth < RSS_SLACK, f"RSS grew {rss_growth / MiB:.2f} MiB over {steps} steps"
 
 
 def test_moons_training_runs_in_constant_memory() -> None:
