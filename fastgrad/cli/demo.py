@@ -93,19 +93,26 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def _dynamic_steps(engine: Any, nn: Any, args: argparse.Namespace, X: np.ndarray,
+                   y: np.ndarray, n: int) -> tuple[float, list[float]]:
+    """The demo's first n steps on a fresh model, the graph built every step: the median
+    time per step and the losses."""
+    model = moons.model(nn.MLP, args.seed)
+    times, step_losses = [], []
+    for k in range(n):
+        t0 = time.perf_counter()
+        step_losses.append(moons.step(model, engine.Value, X, y, k, args.steps)[0])
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), step_losses
+
+
 def _compare_with_dynamic(args: argparse.Namespace, engine: Any, nn: Any, X: np.ndarray,
                           y: np.ndarray, losses: list[float], step_time: float,
                           out: TextIO) -> int:
     """The first steps again on the dynamic path (the graph built every step): its time
     per step, and whether its losses are the compiled run's."""
-    model = moons.model(nn.MLP, args.seed)
     n = min(DYNAMIC_STEPS, args.steps)
-    times, rebuilt = [], []
-    for k in range(n):
-        t0 = time.perf_counter()
-        rebuilt.append(moons.step(model, engine.Value, X, y, k, args.steps)[0])
-        times.append(time.perf_counter() - t0)
-    dynamic_time = statistics.median(times)
+    dynamic_time, rebuilt = _dynamic_steps(engine, nn, args, X, y, n)
     same = rebuilt == losses[:n]
     print(f"dynamic path: {common.duration(dynamic_time)} per step on steps 0-{n - 1} "
           f"({'bit-identical losses' if same else 'LOSSES DIFFER'}); compiled is "
@@ -124,14 +131,8 @@ def _compare_with_pure(used: str, args: argparse.Namespace, X: np.ndarray, y: np
         print("speed-up over pure: n/a, this run is on the pure backend", file=out)
         return 0
     engine, nn = common.modules("pure")
-    model = moons.model(nn.MLP, args.seed)
     n = min(PURE_STEPS, args.steps)
-    times, replayed = [], []
-    for k in range(n):
-        t0 = time.perf_counter()
-        replayed.append(moons.step(model, engine.Value, X, y, k, args.steps)[0])
-        times.append(time.perf_counter() - t0)
-    pure_time = statistics.median(times)
+    pure_time, replayed = _dynamic_steps(engine, nn, args, X, y, n)
     same = replayed == losses[:n]
     print(f"pure backend: {common.duration(pure_time)} per step on steps 0-{n - 1} "
           f"({'bit-identical losses' if same else 'LOSSES DIFFER'}); "
