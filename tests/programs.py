@@ -9,12 +9,13 @@ as a Python script, so any failure comes with a reproducer.
 """
 from __future__ import annotations
 
+import gc
 import math
 import os
 import struct
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable
 
 from hypothesis import settings, strategies as st
@@ -43,6 +44,19 @@ class Ref(int):
     def __repr__(self) -> str:
         return f"Ref({int(self)})"
 
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic collector off: a collection may free garbage earlier examples left
+    (tracebacks holding Values) and so change live_nodes while an op is measured."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 @dataclass(frozen=True)
 class Step:
@@ -458,17 +472,19 @@ class Run:
                 continue
             args = [self.handles[self._index(a)][k] if isinstance(a, Ref) else a
                     for a in step.args]
-            before = m.executor.live()
-            outcome = None
-            try:
-                results.append(m.executor.apply(step, args))
-            except ENGINE_ERRORS as exc:
-                if m.role == "follow":
-                    raise AssertionError(f"member {k} raised\n{self.transcript()}\n{expr}") from exc
-                results.append(None)
-                outcome = type(exc)
-            if outcome is not None:
+            with _collector_paused():  # counts that only the op can move
+                before = m.executor.live()
+                outcome = None
+                try:
+                    results.append(m.executor.apply(step, args))
+                except ENGINE_ERRORS as exc:
+                    if m.role == "follow":
+                        raise AssertionError(
+                            f"member {k} raised\n{self.transcript()}\n{expr}") from exc
+                    results.append(None)
+                    outcome = type(exc)
                 after = m.executor.live()
+            if outcome is not None:
                 assert before == after, (f"member {k}: a failed op changed live_nodes "
                                          f"{before} -> {after}\n{self.transcript()}\n{expr}")
             if k == 0 or m.role == "strict":
