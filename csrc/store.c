@@ -126,6 +126,7 @@ void fg_free_scratch(fg_graph *g)
 /* Put a dead node's slot on the free list; its operands are the caller's business. */
 static void free_slot(fg_graph *g, fg_id id)
 {
+    g->trim_wait -= g->trim_wait > 0;
     if (g->flags[id] & FG_FLAG_LABEL)
         g->drop_label(id);
     g->op[id] = FG_FREE;
@@ -159,28 +160,39 @@ void fg_release(fg_graph *g, fg_id head)
         }
         free_slot(g, x);
     }
-    if (g->live < g->trim_below)
+    if (g->live < g->trim_below && (g->trim_wait == 0 || g->live == 0))
         trim(g);
 }
 
 /* Give memory back after a large graph dies. Slots below the highest live id stay
  * (ids are names held by the owner), so the store shrinks to twice that id, never
  * below FG_BASE_SLOTS slots: a training loop's steady-state graph keeps its arrays
- * instead of regrowing them every step. Each attempt halves the live count needed
- * for the next, so dropping a graph node by node costs O(n log n), not O(n^2). */
+ * instead of regrowing them every step. Amortized O(1) per released node: with no
+ * node alive the arrays are empty at once (no scan); otherwise an attempt scans the
+ * free slots above the highest live id, and one that cannot shrink waits for as many
+ * releases as it scanned (plus one) before the next, so a high id kept alive makes
+ * attempts cheap, never stops them. A shrink rebuilds the free list below the new top,
+ * but at least halves the arrays, so those rebuilds are paid by the releases that
+ * emptied the larger arrays. */
 static void trim(fg_graph *g)
 {
     fg_id top = g->top, new_cap = FG_BASE_SLOTS;
-    while (top > 1 && g->op[top - 1] == FG_FREE)
-        top--;
-    g->trim_below = g->live / 2;
+    if (g->live == 0) {
+        top = 1;
+    } else {
+        while (top > 1 && g->op[top - 1] == FG_FREE)
+            top--;
+    }
     while (new_cap < 2 * top)
         new_cap *= 2;
-    if (new_cap >= g->cap)
+    if (new_cap >= g->cap) {
+        g->trim_wait = g->top - top + 1;
         return;
+    }
     /* rebuild the free list below the new top, lowest ids first out */
     g->top = top;
     g->free_head = FG_NONE;
+    g->trim_wait = 0;
     for (fg_id id = top - 1; id >= 1; id--)
         if (g->op[id] == FG_FREE) {
             g->kids[id].bin.a = g->free_head;

@@ -78,6 +78,7 @@ struct fg_graph {
     fg_id free_head;  /* first free slot below top, FG_NONE if none */
     fg_id max_live;   /* most nodes alive at once: past it, new nodes fail as out of memory */
     fg_id trim_below; /* try to shrink the arrays once live drops below this */
+    fg_id trim_wait;  /* releases before the next attempt after one that could not */
     uint64_t epoch;   /* current walk; node stamps keep its low 32 bits */
     size_t ext_bytes; /* held outside the node arrays: operand records, networks, cells */
     void *free_cells; /* cells to reuse, linked through their first pointer */

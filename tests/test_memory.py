@@ -167,3 +167,35 @@ def test_rebuilding_a_dropped_graph_takes_no_new_memory() -> None:
     assert bytes2 == bytes1
     assert UNDER_MEMORY_TOOL or rss2 - rss1 < MiB, (
         f"RSS grew {(rss2 - rss1) / MiB:.2f} MiB on rebuilding")
+
+
+@pytest.mark.parametrize("high_id", ["first", "last", "never"])
+def test_a_dead_graph_gives_the_store_back_whichever_node_dies_last(high_id: str) -> None:
+    """A big graph's reserved memory returns to what the store held before it, in
+    whatever order its nodes die: the highest id freed first (the chain dropped from its
+    head), last (a Value made after the chain outlives it), or never while the graph dies
+    (that Value kept: its id pins the slots below it, which a second graph reuses, and
+    the store shrinks once it dies). A low leaf stays alive throughout, so no trim is the
+    empty store's shortcut. Failed trims while the high id lives must not stop later ones."""
+    n = 1_000_000 if FAST else 20_000
+    low = Value(1.0)
+    reserved0 = fastgrad.stats()["reserved_bytes"]
+
+    def chain() -> Value:
+        y = low
+        for _ in range(n):
+            y = y + 1.0
+        return y
+
+    y = chain()
+    high = Value(2.0) if high_id != "first" else None
+    grown = fastgrad.stats()["reserved_bytes"]
+    assert grown > reserved0
+    del y
+    if high_id == "never":
+        y = chain()  # the slots below the kept id are reused, not added to
+        assert fastgrad.stats()["reserved_bytes"] <= grown
+        del y
+    del high
+    assert fastgrad.stats()["reserved_bytes"] <= reserved0
+    del low
