@@ -181,7 +181,7 @@ def test_a_dead_graph_gives_the_store_back_whichever_node_dies_last(high_id: str
     low = Value(1.0)
     reserved0 = fastgrad.stats()["reserved_bytes"]
 
-    def chain() -> Value:
+    def chain(low: Value = low) -> Value:
         y = low
         for _ in range(n):
             y = y + 1.0
