@@ -25,7 +25,7 @@ from typing import Any, Callable, NamedTuple
 
 from fastgrad import checks
 from fastgrad.checks import as_float
-from fastgrad.pure._ieee import fdiv, flog, fpow, real_pow, relu, sigmoid
+from fastgrad.pure._ieee import fdiv, flog, pow_slope, real_pow, relu, sigmoid
 
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
@@ -231,9 +231,9 @@ class Value:
                               operator.truediv)
 
             def _backward(out: Value) -> None:
-                a, b = self._data, other._data
+                b = other._data
                 self._grad += fdiv(out._grad, b)
-                other._grad -= fdiv(a, b * b) * out._grad
+                other._grad -= fdiv(out._data, b) * out._grad  # -a/b^2, b*b not formed
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
@@ -251,8 +251,7 @@ class Value:
         out = Value._node(c / self._data, (self,), "/", (c, self), operator.truediv)
 
         def _backward(out: Value) -> None:
-            a = self._data
-            self._grad -= fdiv(c, a * a) * out._grad
+            self._grad -= fdiv(out._data, self._data) * out._grad
         return out._attach(_backward)
 
     def __pow__(self, other: Any) -> Value:
@@ -260,10 +259,13 @@ class Value:
             out = Value._node(real_pow(self._data, other._data), (self, other), "**", None,
                               real_pow)
 
+            # as torch: x**0 is constant in x; d/dy is 0 where x = 0 and y >= 0
             def _backward(out: Value) -> None:
                 a, b = self._data, other._data
-                self._grad += (b * fpow(a, b - 1.0)) * out._grad
-                other._grad += (out._data * flog(a)) * out._grad
+                if b != 0.0:
+                    self._grad += pow_slope(a, b, out._data) * out._grad
+                other._grad += (0.0 if a == 0.0 and b >= 0.0
+                                else out._data * flog(a)) * out._grad
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
@@ -272,7 +274,8 @@ class Value:
                           real_pow)
 
         def _backward_folded(out: Value) -> None:
-            self._grad += (c * fpow(self._data, c - 1.0)) * out._grad
+            if c != 0.0:
+                self._grad += pow_slope(self._data, c, out._data) * out._grad
         return out._attach(_backward_folded)
 
     def __rpow__(self, other: Any) -> Value:
@@ -282,7 +285,8 @@ class Value:
         out = Value._node(real_pow(c, self._data), (self,), "**", (c, self), real_pow)
 
         def _backward(out: Value) -> None:
-            self._grad += (out._data * flog(c)) * out._grad
+            a = self._data
+            self._grad += (0.0 if c == 0.0 and a >= 0.0 else out._data * flog(c)) * out._grad
         return out._attach(_backward)
 
     # -- unary operations ------------------------------------------------------------
