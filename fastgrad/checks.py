@@ -71,6 +71,8 @@ def pow_label(c: float) -> str:
 
 def node_limit(limit: int | None) -> int:
     """set_node_limit's argument as the cap to store: None is no cap beyond the ids'."""
+    if limit is not None and not is_int(limit):  # nan, 2.5, "3": no count
+        raise TypeError(f"node limit must be an int or None, not {limit!r}")
     if limit is not None and limit < 0:
         raise ValueError(f"node limit must be >= 0 or None, not {limit}")
     return MAX_NODES if limit is None else min(limit, MAX_NODES)

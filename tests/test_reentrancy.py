@@ -10,6 +10,9 @@ Both backends; the sanitizer job runs this module (conftest's "*reentr*").
 """
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -18,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastgrad
-from fastgrad import Value, arrays, losses, nn, optim
+from fastgrad import Value, arrays, engine, losses, nn, optim
 from training import live
 
 pytestmark = pytest.mark.usefixtures("fresh_heap")
@@ -269,3 +272,34 @@ def test_hostile_operands(entry: str, specs: list[Any]) -> None:
         for p in o._prev:
             assert isinstance(p, Value)
     distinct(outs + w.pool + [w.chain] + [x for x in w.xs if isinstance(x, Value)])
+
+
+# -- what the backends and pickles must agree on ---------------------------------------
+
+@pytest.mark.parametrize("limit", [float("nan"), 2.5, 3.0, "3", True])
+def test_node_limit_must_be_a_count(limit: Any) -> None:
+    try:
+        with pytest.raises(TypeError, match="node limit"):
+            engine.set_node_limit(limit)
+    finally:
+        engine.set_node_limit(None)
+
+
+def test_pickled_model_carries_no_cache_generation(tmp_path: Any) -> None:
+    """In another process the generation counter may reach the pickled cache's: the
+    cache must not come back there (it did: a bias edit was ignored)."""
+    m = nn.MLP(2, [3, 1])
+    m([1.0, 2.0])  # the cache is made, at this process's generation
+    blob = tmp_path / "m.pkl"
+    blob.write_bytes(pickle.dumps((m, nn._generation)))
+    script = f"""
+import pickle
+from fastgrad import Value, nn
+m, generation = pickle.loads(open({str(blob)!r}, "rb").read())
+nn._generation = generation - 1  # the edit below brings this process to it
+m.layers[-1].neurons[0].b = Value(100.0)
+print(m([1.0, 2.0]).data > 50)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True"]
