@@ -115,7 +115,7 @@ cdef inline bint _number(object x, double *out) except -1:
     return True
 
 
-def set_node_limit(limit: int | None) -> None:
+def set_node_limit(limit) -> None:  # (untyped: Cython would convert an "int" first)
     """Cap the number of live nodes (None: no cap). Past it an operation raises
     MemoryError and changes nothing, as when memory runs out."""
     fg_set_max_live(&G, checks.node_limit(limit))

@@ -115,6 +115,16 @@ class Module:
     if TYPE_CHECKING:  # each model defines its call; the base class, as micrograd's, has none
         def __call__(self, x: Inputs) -> Any: ...
 
+    _no_cache: tuple = (-1, None)  # a cache entry no generation matches
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the caches are per process (keyed by its generation counter, which another
+        # process may have reached too): a pickle or copy starts with none
+        state = {k: v for k, v in self.__dict__.items() if k != "_params"}
+        if "_cache" in state:
+            state["_cache"] = self._no_cache
+        return state
+
     def zero_grad(self) -> None:
         set_grad(self.parameters(), 0.0)
 
@@ -235,7 +245,7 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(_count(nout, "nout"))]
-        self._cache: tuple[int, Dense | None] = (-1, None)
+        self._cache: tuple[int, Dense | None] = self._no_cache
 
     def _spec(self) -> Dense:
         """The layer as an engine Dense, rebuilt only when a neuron changed."""
@@ -293,7 +303,9 @@ class MLP(Module):
         # layers, their input count (-1: any), whether they have one output), rebuilt
         # only when a layer changed
         self._cache: tuple[int, Network | None, Callable[[Inputs], list[Value]] | None, int,
-                           bool] = (-1, None, None, -1, False)
+                           bool] = self._no_cache
+
+    _no_cache = (-1, None, None, -1, False)
 
     def __call__(self, x: Inputs) -> Value | list[Value] | Inputs:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,

@@ -93,6 +93,15 @@ class Value:
             _live_nodes += 1              # failed ones too), and once if made again
         self._label = label
 
+    def __getattr__(self, name: str) -> Any:
+        # reached for an unset slot (or a property reading one): a Value whose
+        # __init__ never ran, if _data is unset too
+        try:
+            object.__getattribute__(self, "_data")
+        except AttributeError:
+            raise checks.uninitialised(self) from None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __del__(self) -> None:
         global _live_nodes
         if hasattr(self, "_label"):
@@ -132,7 +141,9 @@ class Value:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = as_float(value)
+        x = as_float(value)
+        self._label  # noqa: B018 (set last by __init__: an uninitialised Value raises)
+        self._data = x
 
     @property
     def grad(self) -> float:
@@ -140,7 +151,9 @@ class Value:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        self._grad = as_float(value)
+        x = as_float(value)
+        self._label  # noqa: B018 (as in data's setter)
+        self._grad = x
 
     @property
     def label(self) -> str:
@@ -150,6 +163,7 @@ class Value:
     def label(self, value: str) -> None:
         if not isinstance(value, str):
             raise checks.bad_label(value)
+        self._data  # noqa: B018 (as in data's setter)
         self._label = value
 
     @property
