@@ -25,7 +25,7 @@ from libc.stdlib cimport calloc, free, malloc
 
 import numpy as np
 
-from fastgrad import checks
+from fastgrad import checks, elementwise
 
 from fastgrad._csrc cimport *
 from fastgrad._ops cimport *  # the op codes, generated from csrc/ops.def by setup.py

@@ -23,7 +23,9 @@ cdef class Value:
 
     cdef fg_id id  # 0 (FG_NONE) until the facade owns a node
 
-    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
+    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
+        """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
+        return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __init__(self, data, label: str = ""):
         cdef double x = _to_double(data)

@@ -23,7 +23,7 @@ import operator
 import threading
 from typing import Any, Callable, NamedTuple
 
-from fastgrad import checks
+from fastgrad import checks, elementwise
 from fastgrad.checks import as_float
 from fastgrad.pure._ieee import fdiv, flog, pow_slope, real_pow, relu, sigmoid
 
@@ -71,7 +71,9 @@ class Value:
 
     __slots__ = ("_data", "_grad", "_backward", "_rule", "_children", "_op", "_args",
                  "_label", "__weakref__")
-    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
+        return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __init__(self, data: Any, label: str = "") -> None:
         global _live_nodes
