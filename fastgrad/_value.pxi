@@ -70,20 +70,22 @@ cdef class Value:
     def label(self, value) -> None:
         if not isinstance(value, str):
             raise checks.bad_label(value)
+        cdef fg_id id = _node_of(self)
         if value:
-            _labels[_node_of(self)] = value
-            fg_set_flag(&G, _node_of(self), FG_FLAG_LABEL, True)
+            _labels[id] = value
+            fg_set_flag(&G, id, FG_FLAG_LABEL, True)
         else:
-            _labels.pop(_node_of(self), None)
-            fg_set_flag(&G, _node_of(self), FG_FLAG_LABEL, False)
+            _labels.pop(id, None)
+            fg_set_flag(&G, id, FG_FLAG_LABEL, False)
 
     @property
     def _op(self) -> str:
-        cdef int op = G.op[_node_of(self)]
+        cdef fg_id id = _node_of(self)
+        cdef int op = G.op[id]
         if op == FG_POWC:
-            return checks.pow_label(G.cst[_node_of(self)])
+            return checks.pow_label(G.cst[id])
         if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
-            op = fg_head_act(&G, _node_of(self))
+            op = fg_head_act(&G, id)
             return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
         return _OP_NAMES[op]
 
@@ -210,7 +212,8 @@ cdef class Value:
     def __reduce__(self):
         # a Value pickles and deep-copies as a leaf: its graph is not data, and leaves
         # never recurse, however deep the graph behind them
-        return _restore, (G.data[_node_of(self)], G.grad[_node_of(self)], self.label)
+        cdef fg_id id = _node_of(self)
+        return _restore, (G.data[id], G.grad[id], self.label)
 
     def __hash__(self):
         # identity, as object.__hash__ (a class defining < must spell it out in C):
