@@ -69,6 +69,18 @@ static inline int fg_pow(double x, double y, double *out)
     return FG_OK;
 }
 
+/* d(x**y)/dx = y * x**(y-1) (torch's formula), except where x**(y-1) leaves the range
+ * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. */
+static inline double fg_pow_slope(double x, double y, double out)
+{
+    double d = y * pow(x, y - 1.0);
+    if (isinf(d) && x != 0.0) {
+        double e = (y / x) * out;
+        if (isfinite(e)) d = e;
+    }
+    return d;
+}
+
 static inline double fg_sigmoid(double x)
 {
     if (x >= 0.0) return 1.0 / (1.0 + exp(-x));

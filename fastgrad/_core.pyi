@@ -11,7 +11,7 @@ __all__ = [
 ]
 
 class Value:
-    __array_ufunc__: None
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any: ...
     data: float
     grad: float
     label: str

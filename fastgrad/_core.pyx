@@ -25,7 +25,7 @@ from libc.stdlib cimport calloc, free, malloc
 
 import numpy as np
 
-from fastgrad import checks
+from fastgrad import checks, elementwise
 
 from fastgrad._csrc cimport *
 from fastgrad._ops cimport *  # the op codes, generated from csrc/ops.def by setup.py
@@ -115,7 +115,7 @@ cdef inline bint _number(object x, double *out) except -1:
     return True
 
 
-def set_node_limit(limit: int | None) -> None:
+def set_node_limit(limit) -> None:  # (untyped: Cython would convert an "int" first)
     """Cap the number of live nodes (None: no cap). Past it an operation raises
     MemoryError and changes nothing, as when memory runs out."""
     fg_set_max_live(&G, checks.node_limit(limit))

@@ -1,28 +1,57 @@
 # sum, dot, Dense and Network: n-ary nodes over shared operand blocks (included by
 # _core.pyx; the counterpart of fastgrad/pure's fused layers).
 
-cdef int _fill_slot(fg_block *b, int32_t i, object x) except -1:
-    """Slot i of b: x's node, or x as a constant."""
-    if isinstance(x, Value):
-        fg_block_fill(b, i, (<Value>x).id, 0.0)
-    else:
-        fg_block_fill(b, i, FG_NONE, _to_double(x))
+cdef int _numbers(fg_block *b, tuple t) except -1:
+    """t's numbers into b's slots, as constants."""
+    cdef Py_ssize_t i
+    for i in range(len(t)):
+        if not isinstance(t[i], Value):
+            fg_block_fill(b, <int32_t>i, FG_NONE, _to_double(t[i]))
+    return 0
+
+
+cdef int _ids(fg_block *b, tuple t) except -1:
+    """t's Values' nodes into b's slots (no Python runs: only an error's)."""
+    cdef Py_ssize_t i
+    for i in range(len(t)):
+        if isinstance(t[i], Value):
+            fg_block_fill(b, <int32_t>i, _node_of(<Value>t[i]), 0.0)
+    return 0
+
+
+cdef int _blocks_of(list lists, fg_block **out) except -1:
+    """out[k]: a sealed block of lists[k]'s slots (a Value's node, or a number as a
+    constant), holding one reference (the caller's); all made or none. A number's
+    __float__ may run any Python (mutate a list being read, re-init or drop a Value,
+    call the engine), so every number of the call is converted, over tuples the call
+    owns, before any node id is read; then the ids are read and sealed (the seal
+    references them) with no Python in between."""
+    cdef tuple ts = tuple([tuple(l) for l in lists])
+    cdef Py_ssize_t k, n = len(ts)
+    for k in range(n):
+        out[k] = NULL
+    try:
+        for k in range(n):
+            out[k] = fg_block_new(&G, <int32_t>len(<tuple>ts[k]))
+            if out[k] == NULL:
+                raise MemoryError("fastgrad: cannot allocate an operand block")
+            _numbers(out[k], <tuple>ts[k])
+        for k in range(n):
+            _ids(out[k], <tuple>ts[k])
+    except BaseException:
+        for k in range(n):
+            if out[k] != NULL:
+                fg_block_drop(&G, out[k])  # not sealed yet: nothing to give back
+        raise
+    for k in range(n):
+        fg_block_seal(&G, out[k])
     return 0
 
 
 cdef fg_block *_block_of(list items) except NULL:
-    """A sealed block of items' slots, holding one reference (the caller's)."""
-    cdef Py_ssize_t i, n = len(items)
-    cdef fg_block *b = fg_block_new(&G, <int32_t>n)
-    if b == NULL:
-        raise MemoryError("fastgrad: cannot allocate an operand block")
-    try:
-        for i in range(n):
-            _fill_slot(b, <int32_t>i, items[i])
-    except BaseException:
-        fg_block_drop(&G, b)  # not sealed yet: nothing to give back
-        raise
-    fg_block_seal(&G, b)
+    """A sealed block of items' slots (see _blocks_of)."""
+    cdef fg_block *b
+    _blocks_of([items], &b)
     return b
 
 
@@ -45,18 +74,18 @@ def dot(ws, xs, bias=0.0) -> Value:
     wl, xl = checks.dot_operands(ws, xs)
     cdef Value v = Value.__new__(Value)
     wl.append(bias)
-    cdef fg_block *w = _block_of(wl)
-    cdef fg_block *x = NULL
+    cdef fg_block *wx[2]
+    _blocks_of([wl, xl], wx)
+    cdef fg_block *w = wx[0]
+    cdef fg_block *x = wx[1]
     try:
-        x = _block_of(xl)
         data = fg_dot_value(&G, w, x)
         if fastgrad_grad_off:
             return _own(v, fg_leaf(&G, data, <void *>v))
         return _own(v, fg_dot_new(&G, data, w, x, <void *>v))
     finally:
         fg_block_drop(&G, w)
-        if x != NULL:
-            fg_block_drop(&G, x)
+        fg_block_drop(&G, x)
 
 
 # the op of each activation checks.ACTIVATIONS names ("linear": none)
@@ -105,23 +134,30 @@ cdef class Dense:
         self.nout = 0
 
     def __init__(self, weights, biases, act="relu"):
-        cdef Py_ssize_t j
-        self.act = checks.activation(act)
-        self.code = _ACTIVATION_OPS[self.act]
-        wl, bl, self.nin = checks.dense_rows(weights, biases)
-        self._drop_rows()  # __init__ called again
-        self.rows = <fg_block **>calloc(len(wl) or 1, sizeof(fg_block *))
-        if self.rows == NULL:
+        # all or nothing: the rows are built aside and kept only once all are made
+        cdef Py_ssize_t j, nout
+        cdef fg_block **rows
+        if self.rows != NULL:
+            raise checks.made_once("Dense")
+        a = checks.activation(act)
+        wl, bl, nin = checks.dense_rows(weights, biases)
+        nout = len(wl)
+        rows = <fg_block **>calloc(nout or 1, sizeof(fg_block *))
+        if rows == NULL:
             raise MemoryError("fastgrad: cannot allocate a dense layer")
-        self.weights, self.biases, self.nout = wl, bl, len(wl)
-        for j in range(self.nout):
-            self.rows[j] = _block_of(wl[j] + [bl[j]])
+        try:
+            _blocks_of([w + [b] for w, b in zip(wl, bl)], rows)
+        except BaseException:
+            free(rows)
+            raise
+        self.act, self.code, self.nin = a, _ACTIVATION_OPS[a], nin
+        self.weights, self.biases, self.nout, self.rows = wl, bl, nout, rows
 
     def __dealloc__(self):
         self._drop_rows()
 
     cdef void _drop_rows(self):
-        """Let go of the rows (NULL where never made)."""
+        """Let go of the rows (if made)."""
         cdef Py_ssize_t j
         if self.rows != NULL:
             for j in range(self.nout):
@@ -147,6 +183,8 @@ cdef class Dense:
         cdef double data, out
         cdef fg_id d, a
         cdef fg_block *ys
+        if self.rows == NULL:
+            raise checks.uninitialised(self)
         if self.nin >= 0 and xs.n != self.nin:
             raise checks.wrong_inputs("Dense:", self.nin, xs.n)
         ys = fg_block_new(&G, <int32_t>self.nout)
@@ -207,10 +245,13 @@ cdef class Network:
         cdef Py_ssize_t l, nl
         cdef Dense d
         cdef fg_layer_spec *specs
-        if self.net != NULL:  # __init__ called again
-            fg_net_drop(&G, self.net)
-            self.net = NULL
-        self.layers = checks.denses(layers, Dense, "Network")
+        if self.layers is not None:
+            raise checks.made_once("Network")
+        ls = checks.denses(layers, Dense, "Network")
+        for d in ls:
+            if d.rows == NULL:
+                raise checks.uninitialised(d)
+        self.layers = ls
         self.nin = (<Dense>self.layers[0]).nin
         nl = len(self.layers)
         for l, d in enumerate(self.layers):
@@ -246,6 +287,8 @@ cdef class Network:
         """The call, as a method: cheaper to call than the object (no argument tuple)."""
         cdef list xl = x if type(x) is list else list(x)  # (only read)
         cdef list outs
+        if self.layers is None:
+            raise checks.uninitialised(self)
         if self.nin >= 0 and len(xl) != self.nin:
             raise checks.wrong_inputs("Network", self.nin, len(xl))
         cdef fg_block *xs = _block_of(xl)

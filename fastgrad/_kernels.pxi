@@ -2,19 +2,27 @@
 # the counterpart of fastgrad/pure's kernels).
 
 cdef class _Ids:
-    """The node ids of a list of Values, holding the Values alive while in use."""
+    """The node ids of a list of Values, holding the Values alive while in use. The
+    ids are read by resolve(), once every other argument is converted: a conversion
+    may run Python that re-initialises a Value or drops one the list held."""
     cdef list values
     cdef fg_id[::1] ids
+    cdef Py_ssize_t n
 
     def __cinit__(self, params):
-        cdef Py_ssize_t i
         self.values = list(params)
-        self.ids = np.empty(len(self.values), dtype=np.int32)
-        for i in range(len(self.values)):
-            p = self.values[i]
+        self.n = len(self.values)
+        for p in self.values:
             if not isinstance(p, Value):
                 raise checks.not_a_value(p)
-            self.ids[i] = (<Value>p).id
+        self.ids = np.empty(self.n, dtype=np.int32)
+
+    cdef fg_id *resolve(self) except? NULL:
+        """The ids as the Values hold them now (NULL for none); run no Python after."""
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            self.ids[i] = _node_of(<Value>self.values[i])
+        return &self.ids[0] if self.n else NULL
 
 
 cdef double[::1] _vector(object values, Py_ssize_t n, str what):
@@ -24,61 +32,67 @@ cdef double[::1] _vector(object values, Py_ssize_t n, str what):
 
 def get_data(params) -> np.ndarray:
     cdef _Ids p = _Ids(params)
-    cdef Py_ssize_t i, n = p.ids.shape[0]
+    cdef Py_ssize_t i, n = p.n
     out = np.empty(n, dtype=np.float64)
     cdef double[::1] o = out
+    cdef fg_id *ids = p.resolve()
     for i in range(n):
-        o[i] = G.data[p.ids[i]]
+        o[i] = G.data[ids[i]]
     return out
 
 
 def set_data(params, values) -> None:
     cdef _Ids p = _Ids(params)
-    cdef Py_ssize_t i, n = p.ids.shape[0]
+    cdef Py_ssize_t i, n = p.n
     cdef double[::1] x = _vector(values, n, "set_data")
+    cdef fg_id *ids = p.resolve()
     for i in range(n):
-        G.data[p.ids[i]] = x[i]
+        G.data[ids[i]] = x[i]
 
 
 def get_grad(params) -> np.ndarray:
     cdef _Ids p = _Ids(params)
-    cdef Py_ssize_t i, n = p.ids.shape[0]
+    cdef Py_ssize_t i, n = p.n
     out = np.empty(n, dtype=np.float64)
     cdef double[::1] o = out
+    cdef fg_id *ids = p.resolve()
     for i in range(n):
-        o[i] = G.grad[p.ids[i]]
+        o[i] = G.grad[ids[i]]
     return out
 
 
 def set_grad(params, values) -> None:
     cdef _Ids p = _Ids(params)
-    cdef Py_ssize_t i, n = p.ids.shape[0]
+    cdef Py_ssize_t i, n = p.n
     cdef double[::1] x = _vector(values, n, "set_grad")
+    cdef fg_id *ids = p.resolve()
     for i in range(n):
-        G.grad[p.ids[i]] = x[i]
+        G.grad[ids[i]] = x[i]
 
 
 def sgd_step(params, double lr, double momentum, double weight_decay, buf,
              bint first) -> None:
     """torch.optim.SGD's update (no dampening, no nesterov); buf holds the momentum."""
     cdef _Ids p = _Ids(params)
-    cdef Py_ssize_t n = p.ids.shape[0]
+    cdef Py_ssize_t n = p.n
     cdef double[::1] b = checks.state_buffer(buf, n, "sgd_step")
+    cdef fg_id *ids = p.resolve()
     if n:
-        fg_sgd_step(&G, n, &p.ids[0], lr, momentum, weight_decay, &b[0], first)
+        fg_sgd_step(&G, n, ids, lr, momentum, weight_decay, &b[0], first)
 
 
 def adam_step(params, double lr, double beta1, double beta2, double eps,
               double weight_decay, step, m, v) -> None:
     """torch.optim.Adam's update for step `step` (1-based); m, v are its moments."""
     cdef _Ids p = _Ids(params)
-    cdef Py_ssize_t n = p.ids.shape[0]
+    cdef Py_ssize_t n = p.n
     checks.adam_step_number(step)
+    cdef double t = float(step)
     cdef double[::1] mm = checks.state_buffer(m, n, "adam_step"), \
         vv = checks.state_buffer(v, n, "adam_step")
+    cdef fg_id *ids = p.resolve()
     if n:
-        fg_adam_step(&G, n, &p.ids[0], lr, beta1, beta2, eps, weight_decay, float(step),
-                     &mm[0], &vv[0])
+        fg_adam_step(&G, n, ids, lr, beta1, beta2, eps, weight_decay, t, &mm[0], &vv[0])
 
 
 cdef double *_first(a) except NULL:

@@ -22,15 +22,15 @@ cdef class Replay:
             for k in range(nr):
                 if not isinstance(outputs[k], Value):
                     raise checks.not_a_value(outputs[k])
-                ids[k] = (<Value>outputs[k]).id
+                ids[k] = _node_of(<Value>outputs[k])
             for k in range(ni):
                 if not isinstance(inputs[k], Value):
                     raise checks.not_a_value(inputs[k])
-                ids[nr + k] = (<Value>inputs[k]).id
+                ids[nr + k] = _node_of(<Value>inputs[k])
                 if G.op[ids[nr + k]] != FG_LEAF:
                     raise checks.input_not_a_leaf(k)
             if self.held:
-                raise TypeError("Replay is made once")
+                raise checks.made_once("Replay")
             err = fg_program_record(&G, &self.p, ids, <int32_t>nr, ids + nr, <int32_t>ni,
                                     &refused)
             if err:

@@ -14,7 +14,7 @@ G.drop_label = _drop_label
 
 
 cdef inline object _cmp_operand(object other):
-    return G.data[(<Value>other).id] if isinstance(other, Value) else other
+    return G.data[_node_of(<Value>other)] if isinstance(other, Value) else other
 
 
 @cython.freelist(1024)
@@ -23,7 +23,9 @@ cdef class Value:
 
     cdef fg_id id  # 0 (FG_NONE) until the facade owns a node
 
-    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
+    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
+        """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
+        return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __init__(self, data, label: str = ""):
         cdef double x = _to_double(data)
@@ -44,50 +46,52 @@ cdef class Value:
     # -- attributes ------------------------------------------------------------------
     @property
     def data(self) -> float:
-        return G.data[self.id]
+        return G.data[_node_of(self)]
 
     @data.setter
     def data(self, value) -> None:
         cdef double x = _to_double(value)
-        G.data[self.id] = x
+        G.data[_node_of(self)] = x
 
     @property
     def grad(self) -> float:
-        return G.grad[self.id]
+        return G.grad[_node_of(self)]
 
     @grad.setter
     def grad(self, value) -> None:
         cdef double x = _to_double(value)
-        G.grad[self.id] = x
+        G.grad[_node_of(self)] = x
 
     @property
     def label(self) -> str:
-        return _labels.get(self.id, "")
+        return _labels.get(_node_of(self), "")
 
     @label.setter
     def label(self, value) -> None:
         if not isinstance(value, str):
             raise checks.bad_label(value)
+        cdef fg_id id = _node_of(self)
         if value:
-            _labels[self.id] = value
-            fg_set_flag(&G, self.id, FG_FLAG_LABEL, True)
+            _labels[id] = value
+            fg_set_flag(&G, id, FG_FLAG_LABEL, True)
         else:
-            _labels.pop(self.id, None)
-            fg_set_flag(&G, self.id, FG_FLAG_LABEL, False)
+            _labels.pop(id, None)
+            fg_set_flag(&G, id, FG_FLAG_LABEL, False)
 
     @property
     def _op(self) -> str:
-        cdef int op = G.op[self.id]
+        cdef fg_id id = _node_of(self)
+        cdef int op = G.op[id]
         if op == FG_POWC:
-            return checks.pow_label(G.cst[self.id])
+            return checks.pow_label(G.cst[id])
         if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
-            op = fg_head_act(&G, self.id)
+            op = fg_head_act(&G, id)
             return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
         return _OP_NAMES[op]
 
     @property
     def _prev(self) -> set:
-        return set(_children(self.id))
+        return set(_children(_node_of(self)))
 
     # -- binary operations -----------------------------------------------------------
     def __add__(self, other):
@@ -194,21 +198,22 @@ cdef class Value:
     # Comparisons are Python float's against the other side's data or number: exact
     # with ints of any size, NotImplemented (so TypeError) for what floats refuse.
     def __lt__(self, other):
-        return (<object>G.data[self.id]).__lt__(_cmp_operand(other))
+        return (<object>G.data[_node_of(self)]).__lt__(_cmp_operand(other))
 
     def __le__(self, other):
-        return (<object>G.data[self.id]).__le__(_cmp_operand(other))
+        return (<object>G.data[_node_of(self)]).__le__(_cmp_operand(other))
 
     def __gt__(self, other):
-        return (<object>G.data[self.id]).__gt__(_cmp_operand(other))
+        return (<object>G.data[_node_of(self)]).__gt__(_cmp_operand(other))
 
     def __ge__(self, other):
-        return (<object>G.data[self.id]).__ge__(_cmp_operand(other))
+        return (<object>G.data[_node_of(self)]).__ge__(_cmp_operand(other))
 
     def __reduce__(self):
         # a Value pickles and deep-copies as a leaf: its graph is not data, and leaves
         # never recurse, however deep the graph behind them
-        return _restore, (G.data[self.id], G.grad[self.id], self.label)
+        cdef fg_id id = _node_of(self)
+        return _restore, (G.data[id], G.grad[id], self.label)
 
     def __hash__(self):
         # identity, as object.__hash__ (a class defining < must spell it out in C):
@@ -218,30 +223,38 @@ cdef class Value:
         return -2 if h == -1 else h
 
     def __float__(self) -> float:
-        return G.data[self.id]
+        return G.data[_node_of(self)]
 
     def __repr__(self) -> str:
-        return f"Value(data={G.data[self.id]!r}, grad={G.grad[self.id]!r})"
+        return f"Value(data={G.data[_node_of(self)]!r}, grad={G.grad[_node_of(self)]!r})"
 
     # -- gradients -------------------------------------------------------------------
     def backward(self) -> None:
         """Set this Value's grad to 1 and accumulate d(self)/d(node) into every node."""
-        cdef int err = fg_backward(&G, self.id)
+        cdef int err = fg_backward(&G, _node_of(self))
         if err:
             _raise(err)
 
     def zero_grad(self) -> None:
-        G.grad[self.id] = 0.0
+        G.grad[_node_of(self)] = 0.0
 
     def _recompute(self) -> None:
         """Recompute this node's data from its operands' data as they are now, as a
         replay does node by node (a leaf keeps its data). For tests of that path."""
-        cdef int err = fg_forward_node(&G, self.id)
+        cdef int err = fg_forward_node(&G, _node_of(self))
         if err:
             _raise(err)
 
 
 # -- making nodes ----------------------------------------------------------------------
+
+cdef inline fg_id _node_of(Value v) except FG_NONE:
+    """v's node; an error for a Value whose __init__ never ran (Value.__new__, or a
+    subclass skipping it), which owns none: never slot 0, shared by all such."""
+    if v.id == FG_NONE:
+        raise checks.uninitialised(v)
+    return v.id
+
 
 cdef inline Value _own(Value v, fg_id id):
     if id == FG_NONE:
@@ -262,19 +275,21 @@ cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
 cdef inline Value _binary(int op, Value a, Value b):
     """A node of binary op on a's and b's data."""
     cdef double out = 0.0  # set by fg_forward unless it fails
-    cdef int err = fg_forward(op, G.data[a.id], G.data[b.id], &out)
+    cdef fg_id x = _node_of(a), y = _node_of(b)
+    cdef int err = fg_forward(op, G.data[x], G.data[y], &out)
     if err:
         _raise(err)
-    return _new(op, out, a.id, b.id, 0.0)
+    return _new(op, out, x, y, 0.0)
 
 
 cdef inline Value _with_constant(int op, Value a, double c):
     """A node of op on a's data and the constant c, folded in (0.0 for a unary op)."""
     cdef double out = 0.0  # set by fg_forward unless it fails
-    cdef int err = fg_forward(op, G.data[a.id], c, &out)
+    cdef fg_id x = _node_of(a)
+    cdef int err = fg_forward(op, G.data[x], c, &out)
     if err:
         _raise(err)
-    return _new(op, out, a.id, FG_NONE, c)
+    return _new(op, out, x, FG_NONE, c)
 
 
 cdef Value _facade(fg_id id):

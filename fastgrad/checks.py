@@ -71,6 +71,8 @@ def pow_label(c: float) -> str:
 
 def node_limit(limit: int | None) -> int:
     """set_node_limit's argument as the cap to store: None is no cap beyond the ids'."""
+    if limit is not None and not is_int(limit):  # nan, 2.5, "3": no count
+        raise TypeError(f"node limit must be an int or None, not {limit!r}")
     if limit is not None and limit < 0:
         raise ValueError(f"node limit must be >= 0 or None, not {limit}")
     return MAX_NODES if limit is None else min(limit, MAX_NODES)
@@ -140,6 +142,21 @@ def samples(X: Any, who: str) -> np.ndarray:
 
 
 # -- the bulk kernels' arguments -----------------------------------------------------
+
+def uninitialised(v: Any) -> AttributeError:
+    """The error for using a Value, Dense or Network whose __init__ never ran, or
+    failed (made by __new__, or a subclass's __init__ that skips it's): it holds no
+    node or rows, on either backend."""
+    return AttributeError(f"{type(v).__name__} object is not initialised: "
+                          "its __init__ never ran or failed")
+
+
+def made_once(who: str) -> TypeError:
+    """The error for calling __init__ again on an object made once (its nodes or
+    rows are shared with what was built from it): make a new one instead."""
+    return TypeError(f"{who} is made once: make a new {who} instead of calling "
+                     "__init__ again")
+
 
 def not_a_value(x: Any) -> TypeError:
     """The error for a parameter list holding x, which is no Value."""

@@ -109,11 +109,28 @@ def _inputs(x: Inputs, nin: int, owner: Module) -> Sequence[Any]:
     return x
 
 
+def _chain(layers: Sequence[Layer], x: Any) -> Any:
+    """Each layer on the last one's output, as micrograd's MLP calls them."""
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
 class Module:
     """Base class: parameters, gradients, whole-array prediction and checkpoints."""
 
     if TYPE_CHECKING:  # each model defines its call; the base class, as micrograd's, has none
         def __call__(self, x: Inputs) -> Any: ...
+
+    _no_cache: tuple = (-1, None)  # a cache entry no generation matches
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the caches are per process (keyed by its generation counter, which another
+        # process may have reached too): a pickle or copy starts with none
+        state = {k: v for k, v in self.__dict__.items() if k != "_params"}
+        if "_cache" in state:
+            state["_cache"] = self._no_cache
+        return state
 
     def zero_grad(self) -> None:
         set_grad(self.parameters(), 0.0)
@@ -207,9 +224,18 @@ class Neuron(Module):
         self._setattr(name, value)
 
     def __call__(self, x: Inputs) -> Value:
-        out = dot(self.w, _inputs(x, len(self.w), self), self.b)
+        return self._activate(dot(self.w, _inputs(x, len(self.w), self), self.b))
+
+    def _activate(self, out: Value) -> Value:
         apply = _ACTIVATIONS[self._act][1]
         return out if apply is None else apply(out)
+
+    def _zip_call(self, x: Inputs) -> Value:
+        """The neuron on as many inputs as both it and x have, as micrograd's zip pairs them
+        (how a Layer of mixed neurons calls each)."""
+        x = x if isinstance(x, (list, tuple)) else list(x)
+        k = min(len(self.w), len(x))
+        return self._activate(dot(self.w[:k], x[:k], self.b))
 
     def parameters(self) -> list[Value]:
         return self.w + [self.b]
@@ -235,29 +261,41 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         self.neurons = [Neuron(nin, **kwargs) for _ in range(_count(nout, "nout"))]
-        self._cache: tuple[int, Dense | None] = (-1, None)
+        self._cache: tuple[int, Dense | None] = self._no_cache
 
-    def _spec(self) -> Dense:
-        """The layer as an engine Dense, rebuilt only when a neuron changed."""
+    def _uniform(self) -> Dense | None:
+        """The layer as an engine Dense, rebuilt only when a neuron changed; None when its
+        neurons differ in activation or input size (no one Dense computes them)."""
         generation, spec = self._cache
-        if generation == _generation and spec is not None:
+        if generation == _generation:
             return spec
         neurons = list(self.neurons)
         acts = {n._act for n in neurons}
-        nins = {len(n.w) for n in neurons}
-        if len(acts) > 1 or len(nins) > 1:
-            raise ValueError(f"the neurons of a Layer must share one activation and input "
-                             f"size, not {sorted(acts)} and {sorted(nins)}")
-        spec = Dense([n.w for n in neurons], [n.b for n in neurons],
-                     acts.pop() if acts else "linear")
+        spec = None
+        if len(acts) <= 1 and len({len(n.w) for n in neurons}) <= 1:
+            spec = Dense([n.w for n in neurons], [n.b for n in neurons],
+                         acts.pop() if acts else "linear")
         self._cache = (_generation, spec)
         return spec
 
+    def _spec(self) -> Dense:
+        """The layer as one engine Dense (what predict, checkpoints and interop need)."""
+        spec = self._uniform()
+        if spec is None:
+            neurons = list(self.neurons)
+            raise ValueError(f"the neurons of a Layer must share one activation and input "
+                             f"size, not {sorted({n._act for n in neurons})} and "
+                             f"{sorted({len(n.w) for n in neurons})}")
+        return spec
+
     def __call__(self, x: Inputs) -> Value | list[Value]:
-        dense = self._spec()
-        if not dense.nout:  # no neurons: micrograd gives [] whatever the input
+        dense = self._uniform()
+        if dense is None:  # mixed neurons: each on its own, as micrograd's Layer calls them
+            out = [n._zip_call(x) for n in self.neurons]
+        elif not dense.nout:  # no neurons: micrograd gives [] whatever the input
             return []
-        out = dense(_inputs(x, dense.nin, self))
+        else:
+            out = dense(_inputs(x, dense.nin, self))
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
@@ -277,23 +315,27 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """Dense layers, ReLU on all but the last, as micrograd's MLP."""
+    """Dense layers, ReLU on all but the last, as micrograd's MLP; nonlin names another
+    hidden activation (e.g. "tanh")."""
 
     __setattr__ = _tracking_setattr(("layers",), ("layers",))
 
-    def __init__(self, nin: int, nouts: Sequence[int]) -> None:
+    def __init__(self, nin: int, nouts: Sequence[int], nonlin: bool | str = True) -> None:
         try:
             sz = [nin] + list(nouts)
         except TypeError:
             raise TypeError(f"nouts must be a list of layer sizes, not "
                             f"{type(nouts).__name__}") from None
-        self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)
+        _activation(nonlin)  # checked even where no hidden layer takes it
+        self.layers = [Layer(sz[i], sz[i + 1], nonlin=nonlin if i != len(nouts) - 1 else False)
                        for i in range(len(nouts))]
         # (generation, the layers as one engine Network and its forward, None for no
         # layers, their input count (-1: any), whether they have one output), rebuilt
         # only when a layer changed
         self._cache: tuple[int, Network | None, Callable[[Inputs], list[Value]] | None, int,
-                           bool] = (-1, None, None, -1, False)
+                           bool] = self._no_cache
+
+    _no_cache = (-1, None, None, -1, False)
 
     def __call__(self, x: Inputs) -> Value | list[Value] | Inputs:
         """One engine call for the whole stack (a one-neuron hidden layer passes a list on,
@@ -317,7 +359,12 @@ class MLP(Module):
     def _network(self) -> tuple[int, Network | None, Callable[[Inputs], list[Value]] | None,
                                 int, bool]:
         """The cache entry for the layers as they are now."""
-        denses = [layer._spec() for layer in self.layers]
+        layers = list(self.layers)
+        uniform = [layer._uniform() for layer in layers]
+        denses = [d for d in uniform if d is not None]
+        if len(denses) < len(uniform):  # a layer of mixed neurons: as micrograd's MLP
+            self._cache = (_generation, None, lambda x: _chain(layers, x), -1, False)
+            return self._cache
         network = Network(denses) if denses else None
         self._cache = (_generation, network, network.forward if network else None,
                        denses[0].nin if denses else -1, bool(denses) and denses[-1].nout == 1)
@@ -327,7 +374,8 @@ class MLP(Module):
         generation, network, _, _, _ = self._cache
         if generation != _generation:
             network = self._network()[1]
-        return network.layers if network is not None else []
+        # no Network: no layers, or a mixed one, whose _spec names why it is not dense
+        return network.layers if network is not None else [lyr._spec() for lyr in self.layers]
 
     def _state_groups(self) -> list[tuple[str, list[Value], tuple[int, ...]]]:
         return [(f"layers.{i}.{key}", ps, shape)

@@ -96,6 +96,30 @@ def increasing(f: Callable[[float], float], a: Interval) -> Interval:
         return None
 
 
+def _hull_zero(x: Interval) -> Interval:
+    return None if x is None else (min(x[0], 0.0), max(x[1], 0.0))
+
+
+def scale(k: Interval, x: Interval) -> Interval:
+    """k * x, with an exact zero k giving 0 whatever x is (reals.scale)."""
+    if k == (0.0, 0.0):
+        return k
+    if k is not None and k[0] <= 0.0 <= k[1]:
+        return _hull_zero(mul(k, x))
+    return mul(k, x)
+
+
+def unless_zero_base(a: Interval, b: Interval, x: Interval) -> Interval:
+    """x, or 0 where a is zero and b >= 0 (reals.unless_zero_base)."""
+    if a is None or b is None:
+        return None
+    if not (a[0] <= 0.0 <= a[1] and b[1] >= 0.0):
+        return x
+    if a == (0.0, 0.0) and b[0] >= 0.0:
+        return (0.0, 0.0)
+    return _hull_zero(x)
+
+
 def relu(a: Interval) -> Interval:
     return None if a is None else (max(a[0], 0.0), max(a[1], 0.0))
 

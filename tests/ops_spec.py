@@ -13,7 +13,9 @@ One entry per op code of the C op table, in its order. Each says:
 - forward, derivative: its real-number rule and its local derivatives (one per Value
   operand, from the operands and the output), written against a number system `m`:
   tests/reals.py evaluates them in Python floats (the exact reference of the float
-  grids and gradcheck), tests/intervals.py in intervals (the fuzzer's bounds). The
+  grids and gradcheck), tests/intervals.py in intervals (the fuzzer's bounds),
+  tests/exact.py in 200-bit arithmetic (the derivatives at tiny, huge and zero
+  operands, where a float formula can overflow or underflow spuriously). The
   n-ary ops' rules are structural (intervals.nsum/dot, the executors in programs.py),
   and `fuzz` names the program steps that make them;
 - points: operands where it is smooth (gradcheck, label checks); edges: values its
@@ -184,28 +186,28 @@ OPS: tuple[Op, ...] = (
        CONST_POINTS, (_MIN_NORMAL,), micrograd=True),
     Op("div", "/", "ab", ("Value.__truediv__",), (Form("a / b"),),
        lambda m, a, b: m.div(a, b),
-       lambda m, a, b, out: (m.div(m.ONE, b), m.neg(m.div(a, m.square(b)))),
+       lambda m, a, b, out: (m.div(m.ONE, b), m.neg(m.div(out, b))),
        BINARY_POINTS, (_MIN_NORMAL,), micrograd=True),
     Op("divc", "/", "ac", ("Value.__truediv__",), (Form("a / c"),),
        lambda m, a, c: m.div(a, c), lambda m, a, c, out: (m.div(m.ONE, c),),
        CONST_POINTS, (_MIN_NORMAL,), micrograd=True),
     Op("rdivc", "/", "ac", ("Value.__rtruediv__",), (Form("c / a"),),
-       lambda m, a, c: m.div(c, a), lambda m, a, c, out: (m.neg(m.div(c, m.square(a))),),
+       lambda m, a, c: m.div(c, a), lambda m, a, c, out: (m.neg(m.div(out, a)),),
        CONST_POINTS, (_MIN_NORMAL,), micrograd=True),
     Op("pow", "**", "ab", ("Value.__pow__",), (Form("a ** b"),),
        lambda m, a, b: m.power(a, b),
-       lambda m, a, b, out: (m.mul(b, m.power(a, m.minus_one(b))),
-                             m.mul(out, m.increasing(math.log, a))),
+       lambda m, a, b, out: (m.scale(b, m.power(a, m.minus_one(b))),
+                             m.unless_zero_base(a, b, m.mul(out, m.increasing(math.log, a)))),
        BINARY_POINTS, _POW_EDGES),
     Op("powc", "**", "ac", ("Value.__pow__",), (Form("a ** c"),),
        lambda m, a, c: m.power(a, c),
-       lambda m, a, c, out: (m.mul(c, m.power(a, m.minus_one(c))),),
+       lambda m, a, c, out: (m.scale(c, m.power(a, m.minus_one(c))),),
        ((0.37, 2.0), (1.9, 3.0), (-0.8, -1.0), (-2.6, -2.0), (0.37, 0.5), (1.9, 1.5),
         (0.8, 0.0)),
        _POW_EDGES, exponent=True, micrograd=True, label_suffix=exponent_label),
     Op("rpowc", "**", "ac", ("Value.__rpow__",), (Form("c ** a"),),
        lambda m, a, c: m.power(c, a),
-       lambda m, a, c, out: (m.mul(out, m.increasing(math.log, c)),),
+       lambda m, a, c, out: (m.unless_zero_base(c, a, m.mul(out, m.increasing(math.log, c))),),
        ((0.37, 2.5), (-0.8, 0.5), (1.9, 2.5), (-2.6, 0.5)), _POW_EDGES),
     _unary("relu", "ReLU", "relu", lambda m, a: m.relu(a), lambda m, a, out: (m.step(out),),
            activation="relu", micrograd=True),

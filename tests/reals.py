@@ -40,6 +40,18 @@ def power(x: float, y: float) -> float:
     return x ** y
 
 
+def scale(k: float, x: float) -> float:
+    """k * x, where k = 0 gives 0 whatever x is: a term constant in an operand (x ** 0)
+    has slope 0 there, as torch has it, even where x's factor is a pole."""
+    return 0.0 if k == 0.0 else k * x
+
+
+def unless_zero_base(a: float, b: float, x: float) -> float:
+    """x, or 0 where the base a of a ** b is zero and b >= 0: torch's d(a ** b)/db there
+    (a ** b is 0 or 1 near such points from the right; log(0) would make it nan)."""
+    return 0.0 if a == 0.0 and b >= 0.0 else x
+
+
 def relu(x: float) -> float:
     return 0.0 if x < 0.0 else x
 

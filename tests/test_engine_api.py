@@ -120,6 +120,30 @@ def test_operators_compute_what_floats_compute(f, a, b) -> None:
             assert out == expected
 
 
+@pytest.mark.parametrize("f", [
+    lambda a, v: a * v, lambda a, v: v + a, lambda a, v: a - v, lambda a, v: v / a,
+    lambda a, v: a ** v, lambda a, v: v ** a, lambda a, v: np.exp(a * v),
+])
+def test_numpy_arrays_with_a_value_give_object_arrays_of_values(f) -> None:
+    arr = np.array([[1.0, 2.0], [0.5, 3.0]])
+    v = Value(1.5)
+    out = f(arr, v)
+    assert out.dtype == object and out.shape == arr.shape
+    assert all(isinstance(o, Value) for o in out.flat)
+    assert [o.data for o in out.flat] == [f(x, Value(1.5)).data for x in arr.ravel().tolist()]
+    out.flat[3].backward()
+    assert v.grad != 0.0  # each element is a node of v's graph
+
+
+@pytest.mark.parametrize("scalar", [np.float64(0.5), np.float32(0.5), np.int64(3),
+                                    np.bool_(True), np.array(0.5)])
+def test_numpy_scalars_with_a_value_give_a_value(scalar) -> None:
+    for out, want in [(scalar * Value(2.0), float(scalar) * 2.0),
+                      (Value(2.0) - scalar, 2.0 - float(scalar)),
+                      (scalar / Value(4.0), float(scalar) / 4.0)]:
+        assert type(out) is Value and out.data == want
+
+
 def test_unary_methods_compute_what_math_computes() -> None:
     for x in (0.3, 1.7, -2.2, 0.0):
         v = Value(x)

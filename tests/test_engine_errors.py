@@ -190,9 +190,9 @@ def _pole(op: Callable[[Value], Value], at: float, on_output: bool = False) -> f
     (lambda x: x ** -1, 0.0, False, -math.inf),
     (lambda x: x ** -2, -0.0, False, math.inf),
     (lambda x: x ** 0.5, -1.0, False, math.nan),
-    (lambda x: 0.0 ** x, 1.0, False, math.nan),
+    (lambda x: 0.0 ** x, -1.0, False, math.nan),
     (lambda x: Value(1.0) / x, 0.0, False, -math.inf),
-], ids=["c/x", "log 0", "log -0", "sqrt", "x**-1", "x**-2 at -0", "x**0.5 at -1", "0**x",
+], ids=["c/x", "log 0", "log -0", "sqrt", "x**-1", "x**-2 at -0", "x**0.5 at -1", "0**x at -1",
         "v/x"])
 def test_backward_never_raises_it_gives_ieee_results(op, at, on_output, expected) -> None:
     got = _pole(op, at, on_output)

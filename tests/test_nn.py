@@ -175,11 +175,54 @@ def test_layer_follows_changes_to_its_neurons() -> None:
     assert outs[2].data == outs[0].data
 
 
-def test_layer_of_mixed_neurons_raises() -> None:
+def _unevened(model: object) -> None:
+    """A neuron's nonlin and another's input size changed after construction."""
+    model.layers[0].neurons[1].nonlin = False  # type: ignore[attr-defined]
+    hidden = model.layers[1].neurons[2]  # type: ignore[attr-defined]
+    hidden.w = hidden.w[:2]
+
+
+def test_mixed_layers_run_as_micrograds() -> None:
+    mg = pytest.importorskip("micrograd.nn")
+    results = []
+    for mod in (nn, mg):
+        random.seed(3)
+        model = mod.MLP(3, [4, 4, 1])
+        _unevened(model)
+        out = model([1.0, -2.0, 0.5])
+        out.backward()
+        layer = mod.Layer(2, 2)
+        layer.neurons.append(mod.Neuron(3, nonlin=False))  # zip pairs its first 2 weights
+        outs = layer([1.5, -0.5])
+        results.append([out.data, *[o.data for o in outs], *[p.grad for p in model.parameters()]])
+    assert results[0] == pytest.approx(results[1], rel=1e-12, abs=1e-300)
+
+
+def test_a_mixed_layer_is_no_dense_stack_for_predict() -> None:
     layer = nn.Layer(2, 2)
     layer.neurons.append(nn.Neuron(2, nonlin=False))
     with pytest.raises(ValueError, match="share one activation"):
-        layer([1.0, 2.0])
+        layer.predict(np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("nonlin", ACTIVATIONS)
+def test_mlp_nonlin_selects_the_hidden_activation(nonlin: object) -> None:
+    random.seed(1)
+    model = nn.MLP(2, [3, 3, 1], nonlin=nonlin)
+    random.seed(1)
+    layers = [nn.Layer(2, 3, nonlin=nonlin), nn.Layer(3, 3, nonlin=nonlin),
+              nn.Layer(3, 1, nonlin=False)]
+    x = [0.3, -1.2]
+    want = x
+    for layer in layers:
+        want = layer(want)
+    assert model(x).data == want.data  # type: ignore[union-attr]
+    assert repr(nn.MLP(2, [3, 1])) == repr(nn.MLP(2, [3, 1], nonlin=True))
+
+
+def test_mlp_nonlin_is_checked_without_hidden_layers() -> None:
+    with pytest.raises(ValueError, match="nonlin must be"):
+        nn.MLP(2, [1], nonlin="swish")
 
 
 # -- predict -------------------------------------------------------------------------------

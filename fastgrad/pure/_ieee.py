@@ -37,6 +37,17 @@ def fpow(x: float, y: float) -> float:
     return _nan if isinstance(r, complex) else r
 
 
+def pow_slope(x: float, y: float, out: float) -> float:
+    """d(x**y)/dx as csrc/ops.h's fg_pow_slope: y * x**(y-1), or (y / x) * out where
+    x**(y-1) alone overflows and that does not (a subnormal x, |y| < 1)."""
+    d = y * fpow(x, y - 1.0)
+    if math.isinf(d) and x != 0.0:
+        e = fdiv(y, x) * out
+        if math.isfinite(e):
+            d = e
+    return d
+
+
 def flog(x: float) -> float:
     """C's log(x): -inf at zero, nan below it."""
     if x > 0.0:

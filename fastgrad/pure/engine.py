@@ -23,9 +23,9 @@ import operator
 import threading
 from typing import Any, Callable, NamedTuple
 
-from fastgrad import checks
+from fastgrad import checks, elementwise
 from fastgrad.checks import as_float
-from fastgrad.pure._ieee import fdiv, flog, fpow, real_pow, relu, sigmoid
+from fastgrad.pure._ieee import fdiv, flog, pow_slope, real_pow, relu, sigmoid
 
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
@@ -71,7 +71,9 @@ class Value:
 
     __slots__ = ("_data", "_grad", "_backward", "_rule", "_children", "_op", "_args",
                  "_label", "__weakref__")
-    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected ops
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
+        return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __init__(self, data: Any, label: str = "") -> None:
         global _live_nodes
@@ -92,6 +94,15 @@ class Value:
         if not hasattr(self, "_label"):  # counted once fully made (__del__ runs for
             _live_nodes += 1              # failed ones too), and once if made again
         self._label = label
+
+    def __getattr__(self, name: str) -> Any:
+        # reached for an unset slot (or a property reading one): a Value whose
+        # __init__ never ran, if _data is unset too
+        try:
+            object.__getattribute__(self, "_data")
+        except AttributeError:
+            raise checks.uninitialised(self) from None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __del__(self) -> None:
         global _live_nodes
@@ -132,7 +143,9 @@ class Value:
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = as_float(value)
+        x = as_float(value)
+        self._label  # noqa: B018 (set last by __init__: an uninitialised Value raises)
+        self._data = x
 
     @property
     def grad(self) -> float:
@@ -140,7 +153,9 @@ class Value:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        self._grad = as_float(value)
+        x = as_float(value)
+        self._label  # noqa: B018 (as in data's setter)
+        self._grad = x
 
     @property
     def label(self) -> str:
@@ -150,6 +165,7 @@ class Value:
     def label(self, value: str) -> None:
         if not isinstance(value, str):
             raise checks.bad_label(value)
+        self._data  # noqa: B018 (as in data's setter)
         self._label = value
 
     @property
@@ -231,9 +247,9 @@ class Value:
                               operator.truediv)
 
             def _backward(out: Value) -> None:
-                a, b = self._data, other._data
+                b = other._data
                 self._grad += fdiv(out._grad, b)
-                other._grad -= fdiv(a, b * b) * out._grad
+                other._grad -= fdiv(out._data, b) * out._grad  # -a/b^2, b*b not formed
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
@@ -251,8 +267,7 @@ class Value:
         out = Value._node(c / self._data, (self,), "/", (c, self), operator.truediv)
 
         def _backward(out: Value) -> None:
-            a = self._data
-            self._grad -= fdiv(c, a * a) * out._grad
+            self._grad -= fdiv(out._data, self._data) * out._grad
         return out._attach(_backward)
 
     def __pow__(self, other: Any) -> Value:
@@ -260,10 +275,13 @@ class Value:
             out = Value._node(real_pow(self._data, other._data), (self, other), "**", None,
                               real_pow)
 
+            # as torch: x**0 is constant in x; d/dy is 0 where x = 0 and y >= 0
             def _backward(out: Value) -> None:
                 a, b = self._data, other._data
-                self._grad += (b * fpow(a, b - 1.0)) * out._grad
-                other._grad += (out._data * flog(a)) * out._grad
+                if b != 0.0:
+                    self._grad += pow_slope(a, b, out._data) * out._grad
+                other._grad += (0.0 if a == 0.0 and b >= 0.0
+                                else out._data * flog(a)) * out._grad
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
@@ -272,7 +290,8 @@ class Value:
                           real_pow)
 
         def _backward_folded(out: Value) -> None:
-            self._grad += (c * fpow(self._data, c - 1.0)) * out._grad
+            if c != 0.0:
+                self._grad += pow_slope(self._data, c, out._data) * out._grad
         return out._attach(_backward_folded)
 
     def __rpow__(self, other: Any) -> Value:
@@ -282,7 +301,8 @@ class Value:
         out = Value._node(real_pow(c, self._data), (self,), "**", (c, self), real_pow)
 
         def _backward(out: Value) -> None:
-            self._grad += (out._data * flog(c)) * out._grad
+            a = self._data
+            self._grad += (0.0 if c == 0.0 and a >= 0.0 else out._data * flog(c)) * out._grad
         return out._attach(_backward)
 
     # -- unary operations ------------------------------------------------------------

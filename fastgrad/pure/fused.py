@@ -108,11 +108,18 @@ class Dense:
 
     def __init__(self, weights: Iterable[Sequence[Any]], biases: Iterable[Any],
                  act: str = "relu") -> None:
-        self.act = checks.activation(act)
-        self.weights, self.biases, self.nin = checks.dense_rows(weights, biases)
-        for w, b in zip(self.weights, self.biases):
+        if "weights" in self.__dict__:
+            raise checks.made_once("Dense")
+        a = checks.activation(act)
+        wl, bl, nin = checks.dense_rows(weights, biases)
+        for w, b in zip(wl, bl):
             for v in w + [b]:
                 operand(v)  # a TypeError now, not at the first call
+        self.act, self.nin, self.biases, self.weights = a, nin, bl, wl  # weights: made
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only for a Dense whose __init__ never ran or failed
+        raise checks.uninitialised(self)
 
     @property
     def nout(self) -> int:
@@ -157,9 +164,18 @@ class Network:
     """
 
     def __init__(self, layers: Iterable[DenseSpec]) -> None:
-        self.layers = checks.denses(layers, Dense, "Network")
-        self._fused = len(self.layers) > 1 and all(d.nout for d in self.layers) and all(
-            d.nin == below.nout for below, d in zip(self.layers, self.layers[1:]))
+        if "layers" in self.__dict__:
+            raise checks.made_once("Network")
+        ls = checks.denses(layers, Dense, "Network")
+        for d in ls:
+            d.weights  # noqa: B018 (an uninitialised Dense raises now)
+        self._fused = len(ls) > 1 and all(d.nout for d in ls) and all(
+            d.nin == below.nout for below, d in zip(ls, ls[1:]))
+        self.layers = ls
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only for a Network whose __init__ never ran or failed
+        raise checks.uninitialised(self)
 
     def __repr__(self) -> str:
         return f"Network({self.layers!r})"

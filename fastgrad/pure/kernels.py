@@ -21,6 +21,7 @@ def _values(params: Iterable[Any]) -> list[Value]:
     for p in ps:
         if not isinstance(p, Value):
             raise checks.not_a_value(p)
+        p._label  # noqa: B018 (set last by __init__: an uninitialised Value raises)
     return ps
 
 
