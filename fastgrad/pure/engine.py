@@ -210,7 +210,9 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return self + (-c)  # x - c is exactly x + (-c) in IEEE arithmetic
+        # x - c is exactly x + (-c) in IEEE arithmetic, but for a nan c, which x - c
+        # passes on as it is (-c would flip its sign)
+        return self + (c if c != c else -c)
 
     def __rsub__(self, other: Any) -> Value:
         c = _constant(other)
