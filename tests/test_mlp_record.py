@@ -12,6 +12,8 @@ import fastgrad
 from fastgrad import engine, nn
 from fastgrad.engine import Value, mlp_record
 
+pytestmark = pytest.mark.sanitize  # it reads a call's record through C
+
 
 def _call(out: Any) -> Any:
     """The fused call node feeding an output neuron."""
