@@ -341,3 +341,29 @@ int fg_head_act(const fg_graph *g, fg_id id)
     const fg_net *net = fg_head_call(g, id)->net;
     return net->layer[net->nlayers - 1].act;
 }
+
+const fg_block *fg_call_neuron(const fg_graph *g, fg_id id, int32_t u, double rec[4])
+{
+    const fg_net_call *t = fg_call_of(g, id);
+    const fg_net *net = t->net;
+    const fg_net_layer *L = net->layer;
+    while (u >= L->first + L->nout)
+        L++;
+    assert(u >= 0 && L < &net->layer[net->nlayers - 1]);
+    forward_rows(g, &net->rows[u], 1, L->nin, FG_LEAF, L == net->layer ? t->in
+                 : t->h + L[-1].first, &rec[0], ANY);
+    rec[1] = L->act == FG_LEAF ? t->gh[u] : t->gz[u];
+    rec[2] = t->h[u];
+    rec[3] = t->gh[u];
+    return net->rows[u];
+}
+
+const fg_net *fg_call_net(const fg_graph *g, fg_id id)
+{
+    return fg_call_of(g, id)->net;
+}
+
+const fg_block *fg_call_inputs(const fg_graph *g, fg_id id)
+{
+    return fg_call_of(g, id)->x;
+}

@@ -113,6 +113,18 @@ static inline void fg_call_settle(fg_graph *g, fg_id id, const fg_walk *w)
             fg_walk_settle(net->rows[u], w);
 }
 
+/* What FG_NET node id keeps of neuron u of its hidden layers (u below the output
+ * layer's first), as the unfused graph's nodes would hold it: rec[0], rec[1] its dot's
+ * data and grad, rec[2], rec[3] its activation's (a linear neuron's dot is its output:
+ * the same two again). Returns the neuron's row. The dot's data is summed again as the
+ * forward sums it, on the inputs that forward took and the row's values now: the
+ * forward's own while the row keeps the data it had then. */
+const fg_block *fg_call_neuron(const fg_graph *g, fg_id id, int32_t u, double rec[4]);
+
+/* The network and the inputs of FG_NET node id (read only). */
+const fg_net *fg_call_net(const fg_graph *g, fg_id id);
+const fg_block *fg_call_inputs(const fg_graph *g, fg_id id);
+
 /* -- FG_HEAD: kids.bin.a its FG_NET node, kids.bin.b its neuron in the last layer;
  * slots that node, then the neuron's weights and bias ---------------------------------- */
 

@@ -4,10 +4,12 @@ from typing import Any, SupportsFloat
 
 import numpy as np
 
+from fastgrad.records import MlpRecord
+
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
     "stats", "set_node_limit", "get_data", "set_data", "get_grad", "set_grad", "sgd_step",
-    "adam_step", "mlp_predict", "Replay",
+    "adam_step", "mlp_predict", "Replay", "mlp_record",
 ]
 
 class Value:
@@ -73,6 +75,7 @@ class Network:
     def forward(self, x: Iterable[Value | float]) -> list[Value]: ...
 
 def mlp(layers: Iterable[_DenseSpec], x: Iterable[Value | float]) -> list[Value]: ...
+def mlp_record(call: Value) -> MlpRecord: ...
 
 class no_grad:
     def __enter__(self) -> None: ...

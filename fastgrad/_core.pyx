@@ -26,6 +26,7 @@ from libc.stdlib cimport calloc, free, malloc
 import numpy as np
 
 from fastgrad import checks, elementwise
+from fastgrad.records import HiddenLayer, HiddenNeuron, MlpRecord
 
 from fastgrad._csrc cimport *
 from fastgrad._ops cimport *  # the op codes, generated from csrc/ops.def by setup.py
@@ -34,7 +35,7 @@ __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled", "stats",
     "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
-    "Replay",
+    "Replay", "mlp_record",
 ]
 
 # The one store every Value's node lives in.

@@ -77,6 +77,9 @@ cdef extern from "net.h" nogil:
     void fg_net_eval(const fg_graph *g, const fg_net *net, const fg_block *x, double *inp,
                      double *h)
     int fg_head_act(const fg_graph *g, fg_id id)
+    const fg_block *fg_call_neuron(const fg_graph *g, fg_id id, int32_t u, double rec[4])
+    const fg_net *fg_call_net(const fg_graph *g, fg_id id)
+    const fg_block *fg_call_inputs(const fg_graph *g, fg_id id)
 
 
 cdef extern from "ops.h" nogil:

@@ -92,6 +92,7 @@ def dot(ws, xs, bias=0.0) -> Value:
 cdef dict _ACTIVATION_OPS = {"relu": FG_RELU, "tanh": FG_TANH, "sigmoid": FG_SIGMOID,
                              "linear": FG_LEAF}
 assert sorted(_ACTIVATION_OPS) == sorted(checks.ACTIVATIONS)
+cdef dict _ACTIVATION_NAMES = {op: name for name, op in _ACTIVATION_OPS.items()}
 
 
 cdef list _outputs(fg_block *ys):
@@ -353,6 +354,38 @@ cdef class Network:
                     for j in range(last.nout)]
         finally:
             free(values)
+
+
+cdef tuple _slots(const fg_block *b, int32_t lo, int32_t hi):
+    """b's slots lo .. hi - 1: each a Value, or its constant."""
+    return tuple([_facade(b.ids[i]) if b.ids[i] != FG_NONE else b.cst[i]
+                  for i in range(lo, hi)])
+
+
+def mlp_record(call) -> MlpRecord:
+    """What a fused MLP call node (`_op == "mlp"`) keeps of its hidden layers: each
+    hidden neuron's weights and bias, its dot's data and grad, and its activation's, as
+    the nodes of micrograd's unfused graph would hold them (grads 0 before a backward;
+    a dot's data summed again from the inputs the forward took, the weights as they
+    are now: the forward's while they keep the data they had then). Read only."""
+    if not isinstance(call, Value) or G.op[_node_of(<Value>call)] != FG_NET:
+        raise checks.not_an_mlp_call(call, call._op if isinstance(call, Value) else None)
+    cdef fg_id id = _node_of(<Value>call)
+    cdef const fg_net *net = fg_call_net(&G, id)
+    cdef const fg_block *row
+    cdef double rec[4]
+    cdef int32_t l, u
+    cdef list layers = []
+    for l in range(net.nlayers - 1):
+        neurons = []
+        for u in range(net.layer[l].first, net.layer[l].first + net.layer[l].nout):
+            row = fg_call_neuron(&G, id, u, rec)
+            neurons.append(HiddenNeuron(_slots(row, 0, row.n - 1),
+                                        _slots(row, row.n - 1, row.n)[0],
+                                        rec[0], rec[1], rec[2], rec[3]))
+        layers.append(HiddenLayer(_ACTIVATION_NAMES[net.layer[l].act], tuple(neurons)))
+    row = fg_call_inputs(&G, id)
+    return MlpRecord(_slots(row, 0, row.n), tuple(layers))
 
 
 def mlp(layers, x) -> list:

@@ -4,6 +4,7 @@
 
 # label of each labelled node; the store flags those and tells us when one dies
 cdef dict _labels = {}
+cdef double _minus_one = -1.0  # set at run time: see Value.__neg__
 
 
 cdef void _drop_label(fg_id id) noexcept:
@@ -114,7 +115,8 @@ cdef class Value:
             return _binary(FG_SUB, self, other)
         if not _number(other, &c):
             return NotImplemented
-        return _with_constant(FG_ADDC, self, -c)  # x - c is exactly x + (-c)
+        # x - c is exactly x + (-c), but for a nan c, which x - c passes on as it is
+        return _with_constant(FG_ADDC, self, c if c != c else -c)
 
     def __rsub__(self, other):
         cdef double c
@@ -168,7 +170,9 @@ cdef class Value:
 
     # -- unary operations ------------------------------------------------------------
     def __neg__(self):
-        return _with_constant(FG_MULC, self, -1.0)
+        # x * -1 as the rule computes it: a literal -1.0 would let the C compiler fold it
+        # into -x, which flips a nan's sign where x * -1 keeps it
+        return _with_constant(FG_MULC, self, _minus_one)
 
     def __pos__(self):
         return self

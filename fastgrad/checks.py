@@ -223,6 +223,13 @@ def real_array(value: Any, shape: tuple[int, ...], key: str, owner: str) -> np.n
     return a.astype(np.float64)
 
 
+def not_an_mlp_call(x: Any, op: str | None) -> TypeError:
+    """mlp_record's refusal of x (a Value with _op op, or no Value: op None)."""
+    what = type(x).__name__ if op is None else f"a Value with _op {op!r}"
+    return TypeError(f"mlp_record needs a fused MLP call node (a Value with _op 'mlp'), "
+                     f"not {what}")
+
+
 # -- compiled steps (fastgrad.compile) -----------------------------------------------
 
 def input_not_a_leaf(k: int) -> ValueError:

@@ -9,13 +9,18 @@ micrograd's, so the op nodes say more:
   input is written in it (`* 0.5`), so the neuron reads as micrograd's chain would;
 - the fused hidden layers of an MLP call (`_op == "mlp"`) are one box, fed by the
   inputs and the hidden weights; each output neuron's op node is fed by that box and
-  its own weights.
+  its own weights. With expand=True the box is drawn as micrograd would draw those
+  layers: per hidden neuron a dot node fed by its weights and inputs, its record, its
+  activation node and the neuron's record `L0.N3` (layer 0, neuron 3), with the data
+  and grads the call kept (`mlp_record`); the output neurons are fed by the last
+  hidden layer's records.
 Constants and operand order come from `Value._operands` where the backend has it;
 otherwise the op nodes show the op alone and the edges come from `_prev`.
 """
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, Union
 
 from fastgrad._optional import need
 
@@ -75,15 +80,64 @@ def _op_label(v: Any, operands: list[Any]) -> str:
     return _plain(v._op)
 
 
-def _dot_fields(operands: list[Any]) -> str:
-    """A dot's record label: a field per product w_i * x_i, then the bias."""
-    fields = ["dot"]
-    for i in range(0, len(operands) - 1, 2):
-        w, x = (("" if _is_value(f) else _number(f)) for f in operands[i:i + 2])
-        fields.append(f"<p{i // 2}> {w} * {x}".strip())
-    bias = operands[-1]
-    fields.append("<b> +" if _is_value(bias) else f"<b> + {_number(bias)}")
-    return " | ".join(fields)
+Slot = Union[str, float]  # a dot's operand as drawn: the name of a node (an edge), or a constant
+
+
+def _dot_node(dot: Any, op: str, title: str, pairs: list[tuple[Slot, Slot]], bias: Slot) -> None:
+    """A dot's op node `op`: a record with a field per product w_i * x_i, then the bias,
+    each operand's edge into its field and each constant written in it."""
+    fields = [title]
+    for i, pair in enumerate(pairs):
+        w, x = ("" if isinstance(s, str) else _number(s) for s in pair)
+        fields.append(f"<p{i}> {w} * {x}".strip())
+    fields.append("<b> +" if isinstance(bias, str) else f"<b> + {_number(bias)}")
+    dot.node(op, _field_label(" | ".join(fields)), shape="record")
+    for i, pair in enumerate(pairs):
+        for s in pair:
+            if isinstance(s, str):
+                dot.edge(s, f"{op}:p{i}")
+    if isinstance(bias, str):
+        dot.edge(bias, f"{op}:b")
+
+
+def _field_label(label: str) -> Any:
+    import graphviz
+    return graphviz.nohtml(label)  # a label like "<x>" is text, not an HTML-like label
+
+
+def _record(dot: Any, name: str, label: str, data: float, grad: float) -> None:
+    """micrograd's record of a Value: `label | data | grad`."""
+    dot.node(name, _field_label(f"{{ {_field(label)} | data {data:.4f} | grad {grad:.4f} }}"),
+             shape="record")
+
+
+def _mlp_record(call: Any) -> Any:
+    """The call's mlp_record, from its own backend's module (draw_dot draws Values of
+    either backend; the call node is always the backend's own Value class)."""
+    return sys.modules[type(call).__module__].mlp_record(call)
+
+
+def _expand_call(dot: Any, name: str, record: Any, slot: Any) -> list[str]:
+    """The hidden neurons of fused call `name` as micrograd's unfused graph draws them;
+    the names of the last hidden layer's records."""
+    below = [slot(x) for x in record.inputs]
+    for k, layer in enumerate(record.layers):
+        cells = []
+        for j, n in enumerate(layer.neurons):
+            cell = f"{name}_L{k}N{j}"
+            op = cell + "_dot"
+            _dot_node(dot, op, "dot", list(zip(map(slot, n.weights), below)), slot(n.bias))
+            if layer.act != "linear":  # the dot's own record, then the activation's node
+                _record(dot, cell + "_z", "", n.dot, n.dot_grad)
+                dot.edge(op, cell + "_z")
+                op = cell + "_act"
+                dot.node(op, _plain(layer.act))
+                dot.edge(cell + "_z", op)
+            _record(dot, cell, f"L{k}.N{j}", n.data, n.grad)
+            dot.edge(op, cell)
+            cells.append(cell)
+        below = cells
+    return below
 
 
 def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", *,  # noqa: A002
@@ -91,49 +145,64 @@ def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", *,  # noqa: A0
     """The graph below `root` (a Value, or an iterable of Values) as a graphviz.Digraph:
     rendered with `.pipe()`, `.render()`, or shown inline by a notebook in `format`
     ("svg" or "png" there; any Graphviz format for rendering). `rankdir` "LR" draws
-    inputs on the left, "TB" on top.
-
-    expand=True, drawing a fused MLP call's hidden neurons one by one, is planned: it
-    needs the fused node's record of hidden data and grads, which no backend exposes yet.
+    inputs on the left, "TB" on top. `expand=True` draws a fused MLP call's hidden
+    layers neuron by neuron, as micrograd draws that network, with the data and grads
+    the call kept; otherwise the call is one box.
     """
     graphviz = need("graphviz", "draw", "draw_dot")
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {_RANKDIRS}, not {rankdir!r}")
-    if expand:
-        raise NotImplementedError("draw_dot(expand=True): the backends do not expose a fused "
-                                  "MLP call's hidden neurons yet; drawn as one node")
     roots = [root] if _is_value(root) else list(root)
     if not all(map(_is_value, roots)):
         raise TypeError("draw_dot: root must be a Value or an iterable of Values")
-    nohtml = graphviz.nohtml  # a label like "<x>" is text, not an HTML-like label
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     mimetypes = graphviz.jupyter_integration.JUPYTER_FORMATS
     if format in mimetypes:  # a notebook shows it in the format asked for, not always SVG
         dot._jupyter_mimetype = mimetypes[format]
     values = _graph(roots)
     names = {id(v): f"n{i}" for i, v in enumerate(values)}
+
+    def slot(x: Any) -> Slot:
+        return names[id(x)] if _is_value(x) else float(x)
+
+    tops: dict[int, list[str]] = {}  # expanded calls: their last hidden layer's records
+
+    def top(call: Any) -> list[str]:
+        if id(call) not in tops:
+            tops[id(call)] = _expand_call(dot, names[id(call)], _mlp_record(call), slot)
+        return tops[id(call)]
+
     for v in values:
         name, operands = names[id(v)], _operands(v)
-        targets = [name] * len(operands)  # no op node: micrograd's edges into the record
         if v._op == "mlp":
-            dot.node(name, nohtml("mlp\\nfused hidden layers"), shape="box")
+            if expand:
+                top(v)
+                continue  # its neurons take the edges from its operands
+            dot.node(name, _field_label("mlp\\nfused hidden layers"), shape="box")
         else:
-            dot.node(name, nohtml(f"{{ {_field(v.label)} | data {v.data:.4f} | "
-                                  f"grad {v.grad:.4f} }}"), shape="record")
-        if v._op and v._op != "mlp":
-            op = name + "_op"
-            head = any(_is_value(x) and x._op == "mlp" for x in operands)
-            if (v._op == "dot" and not head and hasattr(v, "_operands")
-                    and len(operands) % 2 == 1):
-                dot.node(op, nohtml(_dot_fields(operands)), shape="record")
-                targets = [f"{op}:p{i // 2}" for i in range(len(operands) - 1)] + [f"{op}:b"]
-            else:
-                label = (v._op if v._op == "dot" else f"{v._op}(dot)") if head else (
-                    _op_label(v, operands))
-                dot.node(op, nohtml(label))
-                targets = [op] * len(operands)
-            dot.edge(op, name)
-        for x, target in zip(operands, targets):
-            if _is_value(x):
-                dot.edge(names[id(x)], target)
+            _record(dot, name, v.label, v.data, v.grad)
+        if not v._op or v._op == "mlp":
+            for x in operands:  # no op node: micrograd's edges into the record
+                if _is_value(x):
+                    dot.edge(names[id(x)], name)
+            continue
+        op = name + "_op"
+        call = next((x for x in operands if _is_value(x) and x._op == "mlp"), None)
+        title = "dot" if v._op == "dot" else f"{v._op}(dot)"
+        if call is not None and expand and hasattr(v, "_operands"):
+            row = operands[1:]  # an output neuron: its row on the last hidden layer
+            _dot_node(dot, op, title, list(zip(map(slot, row[:-1]), top(call))), slot(row[-1]))
+        elif v._op == "dot" and call is None and hasattr(v, "_operands") and len(
+                operands) % 2 == 1:
+            _dot_node(dot, op, "dot", list(zip(map(slot, operands[0:-1:2]),
+                                               map(slot, operands[1:-1:2]))),
+                      slot(operands[-1]))
+        else:
+            dot.node(op, _field_label(title if call is not None else _op_label(v, operands)))
+            sources = [names[id(x)] for x in operands if _is_value(x)]
+            if call is not None and expand:  # no order known: the whole last hidden layer
+                sources = top(call) + [s for s in sources if s != names[id(call)]]
+            for s in sources:
+                dot.edge(s, op)
+        dot.edge(op, name)
     return dot

@@ -168,7 +168,7 @@ OPS: tuple[Op, ...] = (
        lambda m, a, b: m.add(a, b), lambda m, a, b, out: (m.ONE, m.ONE),
        BINARY_POINTS, (_MAX,), micrograd=True),
     Op("addc", "+", "ac", ("Value.__add__", "Value.__radd__", "Value.__sub__"),
-       (Form("a + c"), Form("c + a"), Form("a - -c")),  # x - c is x + (-c), exactly
+       (Form("a + c"), Form("c + a"), Form("a - -c")),  # x - c is x + (-c) (a nan c: c)
        lambda m, a, c: m.add(a, c), lambda m, a, c, out: (m.ONE,),
        CONST_POINTS, (_MAX,), micrograd=True),
     Op("sub", "-", "ab", ("Value.__sub__",), (Form("a - b"),),

@@ -134,6 +134,37 @@ def test_an_mlp_call_is_one_box_feeding_its_output_neurons() -> None:
     assert sum(1 for a, b in _edges(graph) if a == box) == 2
 
 
+@renders
+@pytest.mark.parametrize("nonlin", ["relu", "tanh"])
+def test_an_expanded_mlp_call_draws_its_hidden_neurons_as_micrograd_does(nonlin: str) -> None:
+    random.seed(1)
+    model = nn.MLP(2, [3, 2, 1], nonlin=nonlin)
+    out = model([Value(0.5, label="x0"), -1.5])  # a constant input is written in its field
+    out.backward()
+    graph = fastgrad.draw_dot(out, expand=True)
+    nodes = _svg(graph)
+    texts = [" ".join(s for s in t if s.strip()) for _, t in nodes]  # unlabelled: no label
+    assert not any(t.startswith("mlp") for t in texts)
+    record = fastgrad.engine.mlp_record(next(v for v in out._prev if v._op == "mlp"))
+    for k, layer in enumerate(record.layers):
+        for j, n in enumerate(layer.neurons):
+            assert f"L{k}.N{j} data {n.data:.4f} grad {n.grad:.4f}" in texts
+            assert f"data {n.dot:.4f} grad {n.dot_grad:.4f}" in texts  # its dot's record
+    assert texts.count(nonlin) == 3 + 2  # an activation node per hidden neuron
+    assert texts.count("dot * * -1.5 +") == 3 and texts.count("dot * * * +") == 2
+    weights = 3 * (2 + 1) + 2 * (3 + 1) + (2 + 1)
+    assert len([t for t in texts if "data" in t]) == 1 + weights + 2 * (3 + 2) + 1
+    # per hidden neuron: its weights, its Value inputs, dot -> record -> activation ->
+    # record; the output neuron: its weights, the last hidden layer, op -> record
+    assert len(_edges(graph)) == 3 * (3 + 1 + 3) + 2 * (4 + 3 + 3) + (3 + 2 + 1)
+    assert graph.pipe(format="png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_expanded_drawing_of_a_graph_without_mlp_calls_is_the_plain_one() -> None:
+    assert fastgrad.draw_dot(_lecture(), expand=True).source == fastgrad.draw_dot(
+        _lecture()).source
+
+
 def test_an_activated_output_neuron_names_its_activation() -> None:
     random.seed(2)
     model = nn.MLP(2, [2, 1])
@@ -176,8 +207,6 @@ def test_bad_arguments_are_refused() -> None:
         fastgrad.draw_dot(v, format="nope")
     with pytest.raises(TypeError, match="Value"):
         fastgrad.draw_dot([v, 2.0])
-    with pytest.raises(NotImplementedError, match="expand"):
-        fastgrad.draw_dot(v, expand=True)
 
 
 # -- Value._operands, the accessor draw_dot reads constants and operand order from --------

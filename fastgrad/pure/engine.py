@@ -31,7 +31,7 @@ __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
     "stats", "set_node_limit",
     "get_data", "set_data", "get_grad", "set_grad", "sgd_step", "adam_step", "mlp_predict",
-    "Replay",
+    "Replay", "mlp_record",
 ]
 
 _mode = threading.local()  # per thread, as in PyTorch: .grad_off set by no_grad
@@ -210,7 +210,9 @@ class Value:
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return self + (-c)  # x - c is exactly x + (-c) in IEEE arithmetic
+        # x - c is exactly x + (-c) in IEEE arithmetic, but for a nan c, which x - c
+        # passes on as it is (-c would flip its sign)
+        return self + (c if c != c else -c)
 
     def __rsub__(self, other: Any) -> Value:
         c = _constant(other)
@@ -466,7 +468,8 @@ def stats() -> dict[str, int]:
 
 
 # Last: they build on Value.
-from fastgrad.pure.fused import Dense, Network, dot, layer, mlp, sum  # noqa: E402,A004
+from fastgrad.pure.fused import (Dense, Network, dot, layer, mlp, mlp_record,  # noqa: E402
+                                 sum)  # noqa: A004
 from fastgrad.pure.kernels import (adam_step, get_data, get_grad, mlp_predict,  # noqa: E402
                                    set_data, set_grad, sgd_step)
 from fastgrad.pure.replay import Replay  # noqa: E402

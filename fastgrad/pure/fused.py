@@ -6,12 +6,13 @@ that the numbers, grads included, are bit for bit those of the chain.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Union
 
 from fastgrad import checks
 from fastgrad.checks import as_float
 from fastgrad.pure.engine import ACTIVATIONS, Activation, Value, is_grad_enabled
+from fastgrad.records import HiddenLayer, HiddenNeuron, MlpRecord
 
 Operand = tuple[Any, float]  # (a Value, or anything with _data and _grad; or None, a constant)
 
@@ -200,6 +201,25 @@ class Network:
         return _network_call(self.layers, inputs)
 
 
+def _row_dot(wv: Sequence[Operand], bv: Operand, below: Sequence[float]) -> float:
+    """A neuron's dot as dot() sums it, on its row's values now and the given inputs."""
+    acc = _value(bv)
+    for w, x in zip(wv, below):
+        acc = acc + _value(w) * x
+    return acc
+
+
+class _CallRule:
+    """An mlp node's forward rule (what _recompute runs), with what mlp_record reads."""
+    __slots__ = ("forward", "record")
+
+    def __init__(self, forward: Callable[..., float], record: Callable[[], MlpRecord]) -> None:
+        self.forward, self.record = forward, record
+
+    def __call__(self, *values: float) -> float:
+        return self.forward(*values)
+
+
 class _Cell:
     """A hidden neuron's activation or dot on the tape: the data and grad its node
     would hold."""
@@ -221,10 +241,7 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
     def neuron(k: int, j: int, below: list[float]) -> float:
         """Neuron j of layer k on the layer below's values: its dot as dot() sums it,
         then its activation, on the tape with grads zero (a new call's); its value."""
-        wv, bv = rows[k][j]
-        acc = _value(bv)
-        for w, x in zip(wv, below):
-            acc = acc + _value(w) * x
+        acc = _row_dot(*rows[k][j], below)
         cell = acts[k][j]
         if layers[k].act == "linear":
             cell._data, cell._grad = acc, 0.0
@@ -237,11 +254,26 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
         """The mlp node's rule: the hidden layers on the operands' data as they are
         now (each head computes its own neuron: its row may be recomputed after this
         node). The node's own data is 0."""
-        below = [_value(x) for x in inputs]
+        below = taken[:] = [_value(x) for x in inputs]
         for k in range(len(layers) - 1):
             below = [neuron(k, j, below) for j in range(layers[k].nout)]
         return 0.0
+    taken: list[float] = []  # the inputs' data the last forward took
     forward()
+
+    def record() -> MlpRecord:
+        """mlp_record of this call."""
+        layer_records, below = [], taken
+        for k in range(len(layers) - 1):
+            neurons = []
+            for j, (wv, bv) in enumerate(rows[k]):
+                act = acts[k][j]
+                dot = dots[k][j] if dots[k] else act
+                neurons.append(HiddenNeuron(_slots(wv), _slots([bv])[0], _row_dot(wv, bv, below),
+                                            dot._grad, act._data, act._grad))
+            layer_records.append(HiddenLayer(layers[k].act, tuple(neurons)))
+            below = [c._data for c in acts[k]]
+        return MlpRecord(_slots(inputs), tuple(layer_records))
 
     def neuron_backward(i: int, j: int, out: float, g: float) -> None:
         """Neuron j of layer i, its activation's output out and grad g: through the
@@ -256,7 +288,7 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
 
     hidden_slots = [s for layer_rows in rows[:-1] for wv, bv in layer_rows for s in wv + [bv]]
     net = Value._node(0.0, tuple(v for v, _ in inputs + hidden_slots if v is not None), "mlp",
-                      _slots(inputs + hidden_slots), forward)
+                      _slots(inputs + hidden_slots), _CallRule(forward, record))
 
     def net_backward(net: Value) -> None:
         for i in range(len(layers) - 2, -1, -1):
@@ -279,6 +311,17 @@ def _network_call(layers: list[Dense], inputs: list[Operand]) -> list[Value]:
             neuron_backward(last, j, head._data, head._grad)
         heads.append(head._attach(head_backward))
     return heads
+
+
+def mlp_record(call: Any) -> MlpRecord:
+    """What a fused MLP call node (`_op == "mlp"`) keeps of its hidden layers: each
+    hidden neuron's weights and bias, its dot's data and grad, and its activation's, as
+    the nodes of micrograd's unfused graph would hold them (grads 0 before a backward;
+    a dot's data summed again from the inputs the forward took, the weights as they
+    are now: the forward's while they keep the data they had then). Read only."""
+    if not isinstance(call, Value) or not isinstance(call._rule, _CallRule):
+        raise checks.not_an_mlp_call(call, call._op if isinstance(call, Value) else None)
+    return call._rule.record()
 
 
 def mlp(layers: Iterable[DenseSpec], x: Iterable[Any]) -> list[Value]:
