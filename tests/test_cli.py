@@ -75,6 +75,8 @@ def test_usage_shows_runs_arguments_as_optional() -> None:
         usage = (proc.stdout or proc.stderr).split("\n\n")[0]
         assert "SCRIPT.py [ARGS ...]" in " ".join(usage.split())
     assert "SCRIPT.py [ARGS...]" in fastgrad_cli("--help").stdout
+    error = fastgrad_cli("run").stderr.rstrip("\n").rsplit("\n", 1)[1]
+    assert error.endswith("the following arguments are required: SCRIPT.py")
 
 
 def test_importing_main_does_nothing() -> None:

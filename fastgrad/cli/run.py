@@ -59,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{REL_TOL:g} relative (micrograd sums gradients in another "
                              "order). Exit status 1 if it does not")
     parser.add_argument("script", metavar="SCRIPT.py", help="the micrograd script to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
-                        help="arguments for the script, passed on as its sys.argv[1:]")
+    rest = parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                               help="arguments for the script, passed on as its sys.argv[1:]")
+    rest.required = False  # argparse marks a REMAINDER positional required, and says so
 
 
 def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
