@@ -173,6 +173,15 @@ def targets(results: Results) -> list[Target]:
           g("digits_over_compiled", "torch"), 1.0, lambda r: r >= 1.5, "{r:.2f}x faster")
     ratio("README expression replayed vs built", ">= 3x faster", g("expr_over_compiled"), 1.0,
           lambda r: r >= 3.0, "{r:.2f}x faster")
+    live = {k: v for k in results if k.startswith("live_") and (v := g(k)) is not None}
+    worst = max(live, key=live.__getitem__, default=None)
+    out.append(Target("forward, per op, live 10^3..10^7", "<= 1.6x floats", _UNMEASURED, None)
+               if worst is None else
+               Target("forward, per op, live 10^3..10^7", "<= 1.6x floats",
+                      f"worst {live[worst]:.2f}x floats ({worst}; {len(live)} sizes)",
+                      live[worst] <= 1.6))
+    ratio("README expression fresh + backward", "<= 1.6x floats forward",
+          g("readme_over_floats"), 1.0, lambda r: r <= 1.6, "{r:.2f}x floats")
     node = g("mem_node")
     out.append(Target("memory per node", "<= 64 B", _UNMEASURED, None) if node is None
                else Target("memory per node", "<= 64 B", f"{node:.1f} B", node <= 64))

@@ -18,7 +18,7 @@ class Metric:
     ratio: bool = True  # False where a ratio means nothing (a residue that should be 0)
 
 
-METRICS = (
+METRICS: tuple[Metric, ...] = (
     Metric("op_forward", "per-op", "per-op forward (mixed * + - / relu), per op", "s"),
     Metric("op_backward", "per-op", "per-op backward, per op", "s"),
     Metric("op_over_floats", "per-op", "per-op forward over floats, interleaved", "x", ratio=False),
@@ -47,6 +47,17 @@ METRICS = (
     Metric("expr_over_compiled", "compiled", "README expression over fastgrad's replay, "
            "interleaved (fastgrad: dynamic)", "x", ratio=False),
 )
+LIVE_EXPONENTS = (3, 4, 5, 6, 7)  # live-size workload: graphs of 10^e nodes kept alive
+METRICS += tuple(
+    Metric(f"live_{loop}_{e}", "live-size", f"forward per op over floats, {loop} loop, "
+           f"10^{e} live nodes", "x", ratio=False)
+    for loop in ("cheap", "mixed") for e in LIVE_EXPONENTS)
+METRICS += (
+    Metric("readme_step", "readme", "README expression, fresh graph + backward, per iteration",
+           "s"),
+    Metric("readme_over_floats", "readme", "README expression fresh + backward over its "
+           "forward on floats, interleaved", "x", ratio=False),
+)
 WORKLOADS = tuple(dict.fromkeys(m.workload for m in METRICS))
 FLOOR_WORKLOADS = ("per-op", "deep-chain")  # the ones that mean something on floats
 # optional packages a workload needs on every backend: (module, why) - checked up front
@@ -61,6 +72,7 @@ class Config:
     budget: float  # seconds of measurement per cell, after at least min_repeats
     min_repeats: int
     mesh_side: int  # the mesh is mesh_side x mesh_side points
+    live_max: int = 10**7  # the live-size workload's largest graph, in nodes
     seed: int = 1337
 
     def to_dict(self) -> dict:
@@ -68,4 +80,4 @@ class Config:
 
 
 FULL = Config(chain_ops=1_000_000, budget=3.0, min_repeats=5, mesh_side=100)
-QUICK = Config(chain_ops=100_000, budget=0.3, min_repeats=1, mesh_side=100)
+QUICK = Config(chain_ops=100_000, budget=0.3, min_repeats=1, mesh_side=100, live_max=10**4)

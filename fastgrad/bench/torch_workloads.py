@@ -11,7 +11,7 @@ import torch
 from fastgrad.examples import moons
 from fastgrad.bench.measure import NA, repeat, rss
 from fastgrad.bench.spec import Config
-from fastgrad.bench import workloads
+from fastgrad.bench import scale, workloads
 from fastgrad.bench.workloads import (
     CHAIN_B, CHAIN_W, DIGITS_BATCH, DIGITS_LR, Result, chain, load_digits, mesh_points,
 )
@@ -136,4 +136,6 @@ WORKLOADS: dict[str, Callable[[Config], Result]] = {
     "per-op": lambda config: workloads.per_op(_scalar, config), "moons": moons_step,
     "deep-chain": lambda config: workloads.deep_chain(_scalar, config), "memory": memory,
     "mesh": mesh, "digits": digits_step, "compiled": compiled,
+    "live-size": lambda config: scale.live_size(_scalar, config, scale.LIVE_CAPS["torch"]),
+    "readme": lambda config: scale.readme(_scalar, config),
 }

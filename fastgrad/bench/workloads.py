@@ -333,7 +333,15 @@ ENGINE_WORKLOADS: dict[str, Callable[[Kit, Config], Result]] = {
     "deep-chain": lambda kit, config: deep_chain(kit.Value, config), "memory": memory,
     "mesh": mesh, "digits": digits_step,
     "compiled": lambda kit, config: _compiled_workload(kit, config),
+    "live-size": lambda kit, config: _scale().live_size(kit.Value, config,
+                                                         _scale().LIVE_CAPS.get(kit.name)),
+    "readme": lambda kit, config: _scale().readme(kit.Value, config),
 }
+
+
+def _scale() -> Any:
+    from fastgrad.bench import scale  # it builds on this module
+    return scale
 
 
 def _compiled_workload(kit: Kit, config: Config) -> Result:
