@@ -23,6 +23,8 @@ cdef class Value:
     """A scalar and its gradient, remembering how it was computed."""
 
     cdef fg_id id  # 0 (FG_NONE) until the facade owns a node
+    # weakref.ref(v) as on pure; no GC tracking, and the object stays within 32 bytes
+    cdef object __weakref__
 
     def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
         """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""

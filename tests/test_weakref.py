@@ -1,0 +1,44 @@
+"""weakref.ref(Value) works on both backends, as on micrograd's plain class (issue 10
+item 7): a weak reference neither keeps the Value nor its node alive."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+import fastgrad
+from fastgrad import Value
+
+
+def test_a_weak_reference_follows_its_value_and_dies_with_it() -> None:
+    v = Value(1.0)
+    r = weakref.ref(v)
+    assert r() is v
+    del v
+    assert r() is None
+
+
+def test_a_weak_reference_keeps_no_node_alive() -> None:
+    gc.collect()
+    before = fastgrad.stats()["live_nodes"]
+    y = Value(2.0) * 3.0 + 1.0
+    refs = [weakref.ref(y), *(weakref.ref(c) for c in y._prev)]
+    assert fastgrad.stats()["live_nodes"] > before
+    del y
+    assert all(r() is None for r in refs)
+    assert fastgrad.stats()["live_nodes"] == before
+
+
+def test_values_as_weak_keys_and_values() -> None:
+    a, b = Value(1.0), Value(2.0)
+    keys = weakref.WeakKeyDictionary({a: "a", b: "b"})
+    vals = weakref.WeakValueDictionary({"a": a, "b": b})
+    del a
+    assert list(keys.values()) == ["b"] and list(vals) == ["b"]
+
+
+def test_weak_callback_runs_when_the_value_dies() -> None:
+    seen: list[object] = []
+    v = Value(1.0)
+    r = weakref.ref(v, seen.append)
+    del v
+    assert seen == [r]
