@@ -48,6 +48,14 @@ void fg_block_drop(fg_graph *g, fg_block *b);
  * (for a release rule). */
 void fg_block_release(fg_graph *g, fg_block *b, fg_id *head);
 
+/* Slot i as fg_slot (ops.h) gives it: 1, *node its node or FG_NONE and *c the constant. */
+static inline int fg_block_slot(const fg_block *b, int32_t i, fg_id *node, double *c)
+{
+    *node = b->ids[i];
+    *c = b->cst[i];
+    return 1;
+}
+
 /* The value of slot i: its node's data, or its constant. */
 static inline double fg_block_value(const fg_graph *g, const fg_block *b, int32_t i)
 {

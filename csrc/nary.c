@@ -39,6 +39,12 @@ fg_id fg_sum_operand(const fg_graph *g, fg_id id, int32_t *k)
     return FG_NONE;
 }
 
+int fg_sum_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
+{
+    const fg_block *b = fg_sum_terms(g, id);
+    return k < b->n && fg_block_slot(b, k, node, c);
+}
+
 void fg_sum_release(fg_graph *g, fg_id id, fg_id *head)
 {
     fg_block_release(g, fg_sum_terms(g, id), head);
@@ -80,23 +86,34 @@ int fg_dot_forward(fg_graph *g, fg_id id)
     return FG_OK;
 }
 
-/* Slot k in operand order w0, x0, w1, x1, ..., bias: the node id, or FG_NONE for a
- * constant. */
-static fg_id dot_slot(const fg_pair *d, int32_t k)
+/* Slot k in operand order w0, x0, w1, x1, ..., bias: its block, and its index there. */
+static const fg_block *dot_slot(const fg_pair *d, int32_t k, int32_t *i)
 {
-    const fg_block *b = (k & 1) ? d->x : d->w;
-    return b->ids[k == 2 * d->x->n ? d->x->n : k >> 1]; /* the bias after the weights */
+    *i = k == 2 * d->x->n ? d->x->n : k >> 1; /* the bias after the weights */
+    return (k & 1) ? d->x : d->w;
 }
 
 fg_id fg_dot_operand(const fg_graph *g, fg_id id, int32_t *k)
 {
     const fg_pair *d = fg_dot_pair(g, id);
+    int32_t i;
     while (*k < 2 * d->x->n + 1) {
-        fg_id x = dot_slot(d, (*k)++);
+        fg_id x = dot_slot(d, (*k)++, &i)->ids[i];
         if (x != FG_NONE)
             return x;
     }
     return FG_NONE;
+}
+
+int fg_dot_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
+{
+    const fg_pair *d = fg_dot_pair(g, id);
+    const fg_block *b;
+    int32_t i;
+    if (k >= 2 * d->x->n + 1)
+        return 0;
+    b = dot_slot(d, k, &i);
+    return fg_block_slot(b, i, node, c);
 }
 
 void fg_dot_release(fg_graph *g, fg_id id, fg_id *head)

@@ -367,3 +367,27 @@ const fg_block *fg_call_inputs(const fg_graph *g, fg_id id)
 {
     return fg_call_of(g, id)->x;
 }
+
+int fg_call_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
+{
+    const fg_net_call *t = fg_call_of(g, id);
+    const fg_net *net = t->net;
+    const fg_block *b = t->x;
+    for (int32_t u = 0; k >= b->n; b = net->rows[u++]) { /* the hidden rows, in order */
+        if (u == net->layer[net->nlayers - 1].first)
+            return 0;
+        k -= b->n;
+    }
+    return fg_block_slot(b, k, node, c);
+}
+
+int fg_head_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
+{
+    const fg_block *row = fg_head_row(g, id);
+    if (k == 0) {
+        *node = g->kids[id].bin.a;
+        *c = 0.0;
+        return 1;
+    }
+    return k <= row->n && fg_block_slot(row, k - 1, node, c);
+}

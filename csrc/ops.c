@@ -40,6 +40,37 @@ const uint8_t fg_op_replays[FG_NOPS] = {
 #include "ops.def"
 };
 
+/* Slot k of a scalar node: its node operands kids.bin.a (then .b if arity is 2), with
+ * the folded constant placed at `at` among them (-1: none). */
+static int scalar_slot(const fg_graph *g, fg_id id, int32_t k, int arity, int at, fg_id *node,
+                       double *c)
+{
+    if (k >= arity + (at >= 0))
+        return 0;
+    *c = 0.0;
+    if (k == at) {
+        *node = FG_NONE;
+        *c = g->cst[id];
+    } else {
+        *node = k - (at >= 0 && at < k) == 0 ? g->kids[id].bin.a : g->kids[id].bin.b;
+    }
+    return 1;
+}
+
+int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
+{
+    switch (g->op[id]) {
+#define FG_NULLARY(code, label) case FG_##code: return 0;
+#define FG_SCALAR(code, label, arity, forward, backward) \
+    case FG_##code: return scalar_slot(g, id, k, arity, -1, node, c);
+#define FG_FOLDED(code, label, at, forward, backward) \
+    case FG_##code: return scalar_slot(g, id, k, 1, at, node, c);
+#define FG_NARY(code, label, name) case FG_##code: return fg_##name##_slot(g, id, k, node, c);
+#include "ops.def"
+    default: FG_BAD_OP(); return 0;
+    }
+}
+
 int fg_forward_node(fg_graph *g, fg_id id)
 {
     const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;

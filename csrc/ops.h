@@ -189,6 +189,10 @@ static inline fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
     }
 }
 
+/* Slot k of node id in operand order, constants included (Value._operands): 1, with
+ * *node the operand there, or FG_NONE and *c the constant folded in; 0 past the last. */
+int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
+
 /* Recompute node id's data from its operands as they are now: what a replay of a
  * recorded graph runs per node, in topological order. FG_OK, or the op's error (then
  * nothing changed). */

@@ -96,6 +96,13 @@ cdef class Value:
     def _prev(self) -> set:
         return set(_children(_node_of(self)))
 
+    @property
+    def _operands(self) -> tuple:
+        """The operands in operand order, each a Value or the constant folded in there:
+        `x * 2` gives (x, 2.0), `2 - x` (2.0, x), `x - 2` (an addition) (x, -2.0), a
+        dot (w0, x0, w1, x1, ..., bias); () for a leaf. _prev is the set of its Values."""
+        return _slots_of(_node_of(self))
+
     # -- binary operations -----------------------------------------------------------
     def __add__(self, other):
         cdef double c
@@ -317,6 +324,18 @@ cdef list _children(fg_id id):
         out.append(_facade(c))
         c = fg_operand(&G, id, &k)
     return out
+
+
+cdef tuple _slots_of(fg_id id):
+    """Node id's operand slots (fg_slot): each operand's facade, or its constant."""
+    cdef list out = []
+    cdef int32_t k = 0
+    cdef fg_id node = FG_NONE
+    cdef double c = 0.0
+    while fg_slot(&G, id, k, &node, &c):
+        out.append(_facade(node) if node != FG_NONE else c)
+        k += 1
+    return tuple(out)
 
 
 class no_grad:

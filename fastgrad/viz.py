@@ -14,8 +14,9 @@ micrograd's, so the op nodes say more:
   activation node and the neuron's record `L0.N3` (layer 0, neuron 3), with the data
   and grads the call kept (`mlp_record`); the output neurons are fed by the last
   hidden layer's records.
-Constants and operand order come from `Value._operands` where the backend has it;
-otherwise the op nodes show the op alone and the edges come from `_prev`.
+Constants and operand order come from `Value._operands`, which both backends give
+alike, so both draw the same graph. A Value without it (micrograd's own) is drawn as
+micrograd draws it: the op alone, edges from `_prev`.
 """
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", *,  # noqa: A0
                 continue  # its neurons take the edges from its operands
             dot.node(name, _field_label("mlp\\nfused hidden layers"), shape="box")
         else:
-            _record(dot, name, v.label, v.data, v.grad)
+            _record(dot, name, getattr(v, "label", ""), v.data, v.grad)  # micrograd's: none
         if not v._op or v._op == "mlp":
             for x in operands:  # no op node: micrograd's edges into the record
                 if _is_value(x):
