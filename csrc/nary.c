@@ -28,17 +28,6 @@ int fg_sum_forward(fg_graph *g, fg_id id)
     return FG_OK;
 }
 
-fg_id fg_sum_operand(const fg_graph *g, fg_id id, int32_t *k)
-{
-    const fg_block *b = fg_sum_terms(g, id);
-    while (*k < b->n) {
-        fg_id x = b->ids[(*k)++];
-        if (x != FG_NONE)
-            return x;
-    }
-    return FG_NONE;
-}
-
 int fg_sum_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
 {
     const fg_block *b = fg_sum_terms(g, id);
@@ -91,18 +80,6 @@ static const fg_block *dot_slot(const fg_pair *d, int32_t k, int32_t *i)
 {
     *i = k == 2 * d->x->n ? d->x->n : k >> 1; /* the bias after the weights */
     return (k & 1) ? d->x : d->w;
-}
-
-fg_id fg_dot_operand(const fg_graph *g, fg_id id, int32_t *k)
-{
-    const fg_pair *d = fg_dot_pair(g, id);
-    int32_t i;
-    while (*k < 2 * d->x->n + 1) {
-        fg_id x = dot_slot(d, (*k)++, &i)->ids[i];
-        if (x != FG_NONE)
-            return x;
-    }
-    return FG_NONE;
 }
 
 int fg_dot_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)

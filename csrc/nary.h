@@ -21,7 +21,6 @@ static inline fg_block *fg_sum_terms(const fg_graph *g, fg_id id)
 /* The sum of the terms' values, as fg_sum_new's data. */
 double fg_sum_value(const fg_graph *g, const fg_block *terms);
 int fg_sum_forward(fg_graph *g, fg_id id);
-fg_id fg_sum_operand(const fg_graph *g, fg_id id, int32_t *k);
 int fg_sum_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 void fg_sum_release(fg_graph *g, fg_id id, fg_id *head);
 
@@ -68,7 +67,6 @@ static inline fg_pair *fg_dot_pair(const fg_graph *g, fg_id id)
 /* bias + w0*x0 + w1*x1 + ... on the blocks' values, as fg_dot_new's data. */
 double fg_dot_value(const fg_graph *g, const fg_block *w, const fg_block *x);
 int fg_dot_forward(fg_graph *g, fg_id id);
-fg_id fg_dot_operand(const fg_graph *g, fg_id id, int32_t *k);
 int fg_dot_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 void fg_dot_release(fg_graph *g, fg_id id, fg_id *head);
 

@@ -261,48 +261,6 @@ fg_id fg_net_apply(fg_graph *g, fg_net *net, fg_block *x, fg_id *heads)
     return node;
 }
 
-fg_id fg_head_operand(const fg_graph *g, fg_id id, int32_t *k)
-{
-    const fg_block *row = fg_head_row(g, id);
-    if (*k == 0) {
-        (*k)++;
-        return g->kids[id].bin.a;
-    }
-    while (*k <= row->n) {
-        fg_id c = row->ids[(*k)++ - 1];
-        if (c != FG_NONE)
-            return c;
-    }
-    return FG_NONE;
-}
-
-fg_id fg_call_operand(const fg_graph *g, fg_id id, int32_t *k)
-{
-    const fg_net_call *t = fg_call_of(g, id);
-    const fg_net *s = t->net;
-    for (;;) {
-        int32_t i = (*k)++, l;
-        fg_id c = FG_NONE;
-        if (i < t->x->n) {
-            c = t->x->ids[i];
-        } else {
-            i -= t->x->n;
-            for (l = 0; l < s->nlayers - 1; l++) {
-                const fg_net_layer *L = &s->layer[l];
-                if (i < L->nout * (L->nin + 1))
-                    break;
-                i -= L->nout * (L->nin + 1);
-            }
-            if (l == s->nlayers - 1)
-                return FG_NONE;
-            c = s->rows[s->layer[l].first + i / (s->layer[l].nin + 1)]
-                    ->ids[i % (s->layer[l].nin + 1)];
-        }
-        if (c != FG_NONE)
-            return c;
-    }
-}
-
 /* The hidden layers again, on the operands' data as they are now. The node's own
  * data stays 0. */
 int fg_call_forward(fg_graph *g, fg_id id)

@@ -89,7 +89,6 @@ static inline fg_net_call *fg_call_of(const fg_graph *g, fg_id id)
 
 int fg_call_forward(fg_graph *g, fg_id id);
 void fg_call_backward(fg_graph *g, fg_id id);
-fg_id fg_call_operand(const fg_graph *g, fg_id id, int32_t *k);
 int fg_call_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 void fg_call_release(fg_graph *g, fg_id id, fg_id *head);
 
@@ -152,7 +151,6 @@ int fg_head_act(const fg_graph *g, fg_id id);
 
 int fg_head_forward(fg_graph *g, fg_id id);
 void fg_head_backward(fg_graph *g, fg_id id);
-fg_id fg_head_operand(const fg_graph *g, fg_id id, int32_t *k);
 int fg_head_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 void fg_head_release(fg_graph *g, fg_id id, fg_id *head);
 

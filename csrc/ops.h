@@ -170,25 +170,6 @@ static inline void fg_backward_node(fg_graph *g, fg_id id)
     }
 }
 
-/* The next operand of node id after cursor *k (advanced past it), or FG_NONE after
- * the last: enumerates a node's operands in slot order, constants skipped. */
-static inline fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
-{
-    switch (g->op[id]) {
-#define FG_NULLARY(code, label) case FG_##code: return FG_NONE;
-#define FG_SCALAR(code, label, arity, forward, backward) case FG_##code:
-#include "ops.def"
-        switch ((*k)++) {
-        case 0: return g->kids[id].bin.a;
-        case 1: return g->kids[id].bin.b; /* FG_NONE for arity 1: the end */
-        default: return FG_NONE;
-        }
-#define FG_NARY(code, label, name) case FG_##code: return fg_##name##_operand(g, id, k);
-#include "ops.def"
-    default: FG_BAD_OP(); return FG_NONE;
-    }
-}
-
 /* Slot k of node id in operand order, constants included (Value._operands): 1, with
  * *node the operand there, or FG_NONE and *c the constant folded in; 0 past the last. */
 int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);

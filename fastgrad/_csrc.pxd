@@ -90,7 +90,6 @@ cdef extern from "ops.h" nogil:
     int fg_forward(int op, double x, double y, double *res)
     double fg_activate(int act, double x)
     int fg_forward_node(fg_graph *g, fg_id id)
-    fg_id fg_operand(const fg_graph *g, fg_id id, int32_t *k)
     int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
 
 

@@ -319,10 +319,12 @@ cdef Value _facade(fg_id id):
 cdef list _children(fg_id id):
     cdef list out = []
     cdef int32_t k = 0
-    cdef fg_id c = fg_operand(&G, id, &k)
-    while c != FG_NONE:
-        out.append(_facade(c))
-        c = fg_operand(&G, id, &k)
+    cdef fg_id node = FG_NONE
+    cdef double c = 0.0
+    while fg_slot(&G, id, k, &node, &c):  # the slots that hold a node, in order
+        if node != FG_NONE:
+            out.append(_facade(node))
+        k += 1
     return out
 
 
