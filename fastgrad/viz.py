@@ -190,20 +190,17 @@ def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", *,  # noqa: A0
         op = name + "_op"
         call = next((x for x in operands if _is_value(x) and x._op == "mlp"), None)
         title = "dot" if v._op == "dot" else f"{v._op}(dot)"
-        if call is not None and expand and hasattr(v, "_operands"):
+        if call is not None and expand:
             row = operands[1:]  # an output neuron: its row on the last hidden layer
             _dot_node(dot, op, title, list(zip(map(slot, row[:-1]), top(call))), slot(row[-1]))
-        elif v._op == "dot" and call is None and hasattr(v, "_operands") and len(
-                operands) % 2 == 1:
+        elif v._op == "dot" and call is None and len(operands) % 2 == 1:
             _dot_node(dot, op, "dot", list(zip(map(slot, operands[0:-1:2]),
                                                map(slot, operands[1:-1:2]))),
                       slot(operands[-1]))
         else:
             dot.node(op, _field_label(title if call is not None else _op_label(v, operands)))
-            sources = [names[id(x)] for x in operands if _is_value(x)]
-            if call is not None and expand:  # no order known: the whole last hidden layer
-                sources = top(call) + [s for s in sources if s != names[id(call)]]
-            for s in sources:
-                dot.edge(s, op)
+            for x in operands:
+                if _is_value(x):
+                    dot.edge(names[id(x)], op)
         dot.edge(op, name)
     return dot
