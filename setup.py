@@ -43,6 +43,9 @@ else:
     compile_args = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c99"]
 compile_args += os.environ.get("FASTGRAD_CFLAGS", "").split()
 link_args = os.environ.get("FASTGRAD_LDFLAGS", "").split()
+# Heap types on 3.9, whose type_setattro refuses static ones: Value takes new methods
+# at run time as micrograd's class does (see the end of _core.pyx).
+macros = [("CYTHON_USE_TYPE_SPECS", "1")] if sys.version_info < (3, 10) else []
 
 extension = Extension(
     "fastgrad._core",
@@ -51,6 +54,7 @@ extension = Extension(
     depends=[*HEADERS, "fastgrad/_csrc.pxd", "fastgrad/_ops.pxd"],
     extra_compile_args=compile_args,
     extra_link_args=link_args,
+    define_macros=macros,
 )
 
 setup(

@@ -134,3 +134,25 @@ include "_value.pxi"
 include "_fused.pxi"
 include "_kernels.pxi"
 include "_replay.pxi"
+
+
+# micrograd's Value is a plain Python class: lectures add methods to it at run time
+# (`Value.tanh = tanh`). Cython marks an extension type immutable; a static type
+# without the flag takes attribute assignment as a heap type does (type_setattro
+# then updates its slots too). Python 3.9 refuses it for any static type, so there
+# setup.py builds the module's types from specs (heap types) instead.
+cdef extern from *:
+    """
+    static void fastgrad_allow_setattr(PyObject *type)
+    {
+    #if PY_VERSION_HEX >= 0x030A0000
+        PyTypeObject *t = (PyTypeObject *)type;
+        t->tp_flags &= ~Py_TPFLAGS_IMMUTABLETYPE;
+        PyType_Modified(t);
+    #endif
+    }
+    """
+    void fastgrad_allow_setattr(object t)
+
+
+fastgrad_allow_setattr(Value)

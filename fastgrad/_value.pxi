@@ -114,6 +114,10 @@ cdef class Value:
 
     def __radd__(self, other):
         cdef double c
+        # other is a Value when self's class is a subclass of other's: Python asks the
+        # subclass first. Its data is no constant (Value has __float__): keep the edge.
+        if isinstance(other, Value):
+            return _binary(FG_ADD, other, self)
         if not _number(other, &c):
             return NotImplemented
         return _with_constant(FG_ADDC, self, c)
@@ -129,6 +133,8 @@ cdef class Value:
 
     def __rsub__(self, other):
         cdef double c
+        if isinstance(other, Value):  # see __radd__
+            return _binary(FG_SUB, other, self)
         if not _number(other, &c):
             return NotImplemented
         return _with_constant(FG_RSUBC, self, c)
@@ -143,6 +149,8 @@ cdef class Value:
 
     def __rmul__(self, other):
         cdef double c
+        if isinstance(other, Value):  # see __radd__
+            return _binary(FG_MUL, other, self)
         if not _number(other, &c):
             return NotImplemented
         return _with_constant(FG_MULC, self, c)
@@ -157,6 +165,8 @@ cdef class Value:
 
     def __rtruediv__(self, other):
         cdef double c
+        if isinstance(other, Value):  # see __radd__
+            return _binary(FG_DIV, other, self)
         if not _number(other, &c):
             return NotImplemented
         return _with_constant(FG_RDIVC, self, c)
@@ -173,6 +183,8 @@ cdef class Value:
 
     def __rpow__(self, other, mod=None):
         cdef double c
+        if mod is None and isinstance(other, Value):  # see __radd__
+            return _binary(FG_POW, other, self)
         if mod is not None or not _number(other, &c):
             return NotImplemented
         return _with_constant(FG_RPOWC, self, c)
