@@ -12,6 +12,8 @@
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
 #endif
+#else
+#define FG_MMAP 0
 #endif
 
 #include "store.h"
@@ -68,7 +70,7 @@ static size_t page_up(const fg_graph *g, size_t bytes) { return (bytes + g->page
 /* -- the arrays' memory: private mappings that grow without copying and give pages back.
  * Elsewhere (no mmap) plain heap blocks, which cannot give pages back. */
 
-#ifdef FG_MMAP
+#if FG_MMAP
 static void *map_new(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -239,7 +241,7 @@ fg_id fg_refill(fg_graph *g)
 int fg_init(fg_graph *g, const fg_release_fn *release_rules)
 {
     size_t page = 4096;
-#ifdef FG_MMAP
+#if FG_MMAP
     long p = sysconf(_SC_PAGESIZE);
     if (p > 0)
         page = (size_t)p;
@@ -438,8 +440,16 @@ static void give_back(fg_graph *g, uint32_t n)
         g->chunks[c].state = FG_CHUNK_RELEASED;
         list_push(g, &g->released, c, 0);
     }
-    while (g->nchunks > 1 && g->chunks[g->nchunks - 1].state == FG_CHUNK_RELEASED)
-        list_remove(g, &g->released, --g->nchunks);
+    for (;;) { /* without mmap, the top's empty chunks go too: only the top can shrink */
+        uint32_t c = g->nchunks - 1;
+        if (c > 0 && g->chunks[c].state == FG_CHUNK_RELEASED)
+            list_remove(g, &g->released, c);
+        else if (c > 0 && !FG_MMAP && g->chunks[c].state == FG_CHUNK_EMPTY)
+            list_remove(g, &g->empty, c);
+        else
+            break;
+        g->nchunks = c;
+    }
     top = (fg_id)g->nchunks << g->chunk_shift;
     while (new_cap < 2 * top)
         new_cap *= 2;

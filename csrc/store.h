@@ -5,8 +5,9 @@
  * which only that op's rules read. Nodes are reference counted: each operand slot
  * holds one reference, and so does the node's owner (the facade object that names
  * it, if any). A node whose count drops to zero is freed at once, and so is
- * everything only it kept alive, iteratively. Freed slots are reused through a free
- * list.
+ * everything only it kept alive, iteratively. Freed slots are reused, chunk by chunk;
+ * a chunk with no node left gives its pages back unless the next graph is likely to
+ * need them (store.c's settle).
  *
  * The store knows no op beyond fg.h: an n-ary node's operands are released by the
  * rule the op table hands fg_init. Nothing here knows about Python: the owner is an
