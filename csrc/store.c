@@ -255,6 +255,7 @@ int fg_init(fg_graph *g, const fg_release_fn *release_rules)
     while (g->chunk_shift < FG_MAX_CHUNK_SHIFT && ((size_t)1 << g->chunk_shift) < page)
         g->chunk_shift++;
     g->cur = FG_NO_CHUNK;
+    g->recheck_at = UINT64_MAX;
     list_init(&g->partial);
     list_init(&g->empty);
     list_init(&g->released);
@@ -382,6 +383,7 @@ static void free_slot(fg_graph *g, fg_id id)
 }
 
 static void settle(fg_graph *g);
+static void keep_recent(fg_graph *g);
 
 /* Dead nodes wait on the list linked through their own visit field, which a dead
  * node no longer needs for walks, so this neither recurses nor allocates: a chain of
@@ -407,6 +409,8 @@ void fg_release(fg_graph *g, fg_id head)
     }
     if (2 * g->in_use <= g->peak)
         settle(g);
+    else if (g->freed >= g->recheck_at)
+        keep_recent(g);
 }
 
 /* Whether no node lives in the current chunk (not counted while it is current). */
@@ -467,18 +471,45 @@ static void give_back(fg_graph *g, uint32_t n)
     }
 }
 
-/* Half the chunks in use at the last peak have emptied: a graph died. Its empty
- * chunks stay resident as far as recent cycles needed them, so a training loop's steps
- * do not fault their pages again: the most chunks in use in any of the last
- * FG_PEAKS_KEPT cycles (a graph may die in pieces, one cycle each) that ended within
- * twice its own size in freed nodes, and at least FG_BASE_SLOTS' worth. The rest are
- * given back. The cycle ending now does not count, so one big evaluation graph among
- * small steps goes back at once, and so does a burst long past. A cycle needs the
- * chunks in use to double and halve again, so a settle is paid by the nodes those
- * chunks held: amortized O(1) per released node. */
+/* Nodes freed after a cycle ends within which its peak still counts: twice its size. */
+static uint64_t window(const fg_graph *g, const fg_peak *p)
+{
+    return (uint64_t)2 * p->chunks << g->chunk_shift;
+}
+
+/* Give back the empty chunks beyond what recent cycles needed: the most chunks in use
+ * in any remembered cycle still within its window, at least FG_BASE_SLOTS' worth. Then
+ * note when the next of those windows closes, to look again then (a quiet loop that
+ * never settles still gives back a burst long past). */
+static void keep_recent(fg_graph *g)
+{
+    uint32_t demand = 0, floor = chunks_of(g, FG_BASE_SLOTS), keep;
+    g->recheck_at = UINT64_MAX;
+    for (int k = 0; k < FG_PEAKS_KEPT; k++) {
+        const fg_peak *p = &g->peaks[k];
+        if (g->freed - p->freed_at > window(g, p))
+            continue;
+        demand = p->chunks > demand ? p->chunks : demand;
+        if (p->freed_at + window(g, p) < g->recheck_at)
+            g->recheck_at = p->freed_at + window(g, p) + 1;
+    }
+    keep = demand > g->in_use + floor ? demand - g->in_use : floor;
+    if (g->empty.count > keep)
+        give_back(g, g->empty.count - keep);
+    if (g->empty.count <= floor)
+        g->recheck_at = UINT64_MAX;
+}
+
+/* Half the chunks in use at the last peak have emptied: a graph died, a cycle ends.
+ * Its empty chunks stay as far as recent cycles needed them (keep_recent), so a
+ * training loop's steps do not fault their pages again; a graph may die in pieces, one
+ * cycle each, hence FG_PEAKS_KEPT of them. The cycle ending does not count itself, so
+ * one big evaluation graph among small steps goes back at once; it counts for the
+ * next, so a second one soon after finds its pages. A cycle needs the chunks in use to
+ * double and halve again, and a window closes once per cycle, so both are paid by the
+ * nodes those chunks held: amortized O(1) per released node. */
 static void settle(fg_graph *g)
 {
-    uint32_t demand = 0, keep;
     if (g->cur != FG_NO_CHUNK && cur_is_empty(g)) { /* last, so it is given back first */
         g->chunks[g->cur].state = FG_CHUNK_EMPTY;
         g->chunks[g->cur].live = 0;
@@ -488,20 +519,13 @@ static void settle(fg_graph *g)
         g->free_head = FG_NONE;
         g->bump = g->bump_end;
     }
-    for (int k = 0; k < FG_PEAKS_KEPT; k++) {
-        const fg_peak *p = &g->peaks[k];
-        if (p->chunks > demand && g->freed - p->freed_at <= (uint64_t)2 * p->chunks << g->chunk_shift)
-            demand = p->chunks;
-    }
-    keep = demand > g->in_use ? demand - g->in_use : 0;
-    if (keep < chunks_of(g, FG_BASE_SLOTS))
-        keep = chunks_of(g, FG_BASE_SLOTS);
+    keep_recent(g);
     memmove(g->peaks + 1, g->peaks, (FG_PEAKS_KEPT - 1) * sizeof *g->peaks);
     g->peaks[0].chunks = g->peak;
     g->peaks[0].freed_at = g->freed;
     g->peak = g->in_use;
-    if (g->empty.count > keep)
-        give_back(g, g->empty.count - keep);
+    if (g->empty.count > chunks_of(g, FG_BASE_SLOTS) && g->freed + window(g, g->peaks) < g->recheck_at)
+        g->recheck_at = g->freed + window(g, g->peaks) + 1;
 }
 
 void fg_discard(fg_graph *g, fg_id id)

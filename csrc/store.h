@@ -132,6 +132,7 @@ struct fg_graph {
     uint32_t peak;        /* most in use since the last settle */
     fg_peak peaks[FG_PEAKS_KEPT]; /* the cycles before it, latest first */
     uint64_t freed;       /* nodes freed since the start */
+    uint64_t recheck_at;  /* when freed reaches it, a remembered cycle stops counting */
     size_t page;          /* the system's page size */
 
     uint64_t epoch;   /* current walk; node stamps keep its low 32 bits */

@@ -220,6 +220,12 @@ else:
     mark("again")
     del y
     mark("dead again")  # logged still alive: its live count says so
+    for _ in range(5 * n // 1000):  # small steps, as many nodes as both evaluations
+        z = model.parameters()[0]
+        for _ in range(1000):
+            z = z + 1.0
+        del z
+    mark("quiet")
 print(json.dumps(points))
 """
 
@@ -231,9 +237,10 @@ def test_a_dead_graph_gives_the_store_back_whichever_node_dies_last(high_id: str
     die: the highest id freed first (the logged Value dropped before the graph), last
     (the logged Value outlives the graph: the store is back while it lives, not only once
     it dies), or never (kept to the end: a second evaluation takes the chunks given back
-    again instead of adding to them, and as it just followed one of its size, its chunks
-    stay for a third). What stays after one is the store's keep of empty chunks for the
-    next graph, FG_BASE_SLOTS' worth (3.2 MB), and the logged Value's chunk."""
+    again instead of adding to them; as it just followed one of its size, its chunks
+    stay for a third, until small steps have freed twice its nodes). What stays is the
+    store's keep of empty chunks for the next graph, FG_BASE_SLOTS' worth (3.2 MB), and
+    the logged Value's chunk."""
     import json
     import subprocess
     n = 500_000 if FAST else 10_000  # 10^6 nodes (50 MB) on the compiled core
