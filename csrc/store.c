@@ -1,65 +1,269 @@
-/* The graph store: allocation, growth, reference counting and release. */
+/* The graph store: allocation in chunks, growth, reference counting and release. */
+#if defined(__linux__)
+#define _GNU_SOURCE /* mremap */
+#endif
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define FG_MMAP 1
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#else
+#define FG_MMAP 0
+#endif
 
 #include "store.h"
 
-#define FG_MAX_SLOTS INT32_MAX
-/* The store starts with this many slots and never shrinks below it: 3.2 MB of address
- * space, touched only as nodes are made, so a training loop's steady-state graph
- * never regrows its arrays, and after any graph dies the store is back to its start. */
+/* Ids are int32; the top 64 Ki are left out, so the capacity is a whole number of
+ * chunks of any size up to that. */
+#define FG_MAX_SLOTS (INT32_MAX - 65535)
+/* The store starts with this many slots of address space, touched only as nodes are
+ * made, and keeps at least this many slots' worth of empty chunks resident for the
+ * next graph (3.2 MB), so a small training loop never faults its arrays again. */
 #define FG_BASE_SLOTS 65536
+/* Chunks are a page of the narrowest array, at least 4 Ki slots, at most 64 Ki. */
+#define FG_MIN_CHUNK_SHIFT 12
+#define FG_MAX_CHUNK_SHIFT 16
+
+/* The node arrays: where each one's pointer is in the store, and its element size. */
+static const struct {
+    size_t offset, elem;
+} ARRAYS[] = {
+    {offsetof(fg_graph, data), sizeof(double)},    {offsetof(fg_graph, grad), sizeof(double)},
+    {offsetof(fg_graph, cst), sizeof(double)},     {offsetof(fg_graph, op), sizeof(uint8_t)},
+    {offsetof(fg_graph, flags), sizeof(uint8_t)},  {offsetof(fg_graph, kids), sizeof(fg_kids)},
+    {offsetof(fg_graph, refs), sizeof(uint32_t)},  {offsetof(fg_graph, visit), sizeof(fg_visit)},
+    {offsetof(fg_graph, owner), sizeof(void *)},
+};
+#define NARRAYS (sizeof ARRAYS / sizeof ARRAYS[0])
+
+/* Array k's pointer, read and written as bytes: the fields are typed pointers, which
+ * a void ** must not alias. */
+static char *array(const fg_graph *g, size_t k)
+{
+    char *p;
+    memcpy(&p, (const char *)g + ARRAYS[k].offset, sizeof p);
+    return p;
+}
+
+static void set_array(fg_graph *g, size_t k, void *p)
+{
+    memcpy((char *)g + ARRAYS[k].offset, &p, sizeof p);
+}
 
 size_t fg_bytes_per_slot(void)
 {
-    return 3 * sizeof(double) + 2 * sizeof(uint8_t) + sizeof(fg_kids) + sizeof(uint32_t)
-           + sizeof(fg_visit) + sizeof(void *);
+    size_t bytes = 0;
+    for (size_t k = 0; k < NARRAYS; k++)
+        bytes += ARRAYS[k].elem;
+    return bytes;
 }
 
-/* Resize one node array to new_cap elements; on failure the old array stays valid. */
-static int resize(void **arr, size_t elem, fg_id new_cap)
+static fg_id chunk_slots(const fg_graph *g) { return (fg_id)1 << g->chunk_shift; }
+static uint32_t chunks_of(const fg_graph *g, fg_id slots) { return (uint32_t)slots >> g->chunk_shift; }
+static size_t page_up(const fg_graph *g, size_t bytes) { return (bytes + g->page - 1) & ~(g->page - 1); }
+
+/* -- the arrays' memory: private mappings that grow without copying and give pages back.
+ * Elsewhere (no mmap) plain heap blocks, which cannot give pages back. */
+
+#if FG_MMAP
+static void *map_new(size_t bytes)
 {
-    void *p = realloc(*arr, elem * (size_t)new_cap);
-    if (!p)
-        return -1;
-    *arr = p;
-    return 0;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
-/* Shrinking is worth a look once fewer than an eighth of the slots are live. */
-static fg_id trim_threshold(fg_id cap) { return cap > FG_BASE_SLOTS ? cap / 8 : 0; }
+static void *map_grow(void *p, size_t old, size_t bytes)
+{
+#ifdef __linux__
+    void *q = mremap(p, old, bytes, MREMAP_MAYMOVE); /* moves page tables, copies nothing */
+    return q == MAP_FAILED ? NULL : q;
+#else
+    void *q = map_new(bytes);
+    if (q) {
+        memcpy(q, p, old);
+        munmap(p, old);
+    }
+    return q;
+#endif
+}
 
-int fg_grow(fg_graph *g)
+static void *map_shrink(void *p, size_t old, size_t bytes)
+{
+    munmap((char *)p + bytes, old - bytes);
+    return p;
+}
+
+/* Give back the whole pages of [p, p + bytes); they read as zeros when next touched. */
+static int map_drop(const fg_graph *g, void *p, size_t bytes)
+{
+    uintptr_t from = ((uintptr_t)p + g->page - 1) & ~(uintptr_t)(g->page - 1);
+    uintptr_t to = ((uintptr_t)p + bytes) & ~(uintptr_t)(g->page - 1);
+    return to <= from ? 0 : madvise((void *)from, to - from, MADV_DONTNEED);
+}
+#else
+static void *map_new(size_t bytes) { return malloc(bytes); }
+static void *map_grow(void *p, size_t old, size_t bytes) { (void)old; return realloc(p, bytes); }
+
+static void *map_shrink(void *p, size_t old, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+    (void)old;
+    return q ? q : p; /* a refused shrink keeps the larger block */
+}
+
+static int map_drop(const fg_graph *g, void *p, size_t bytes)
+{
+    (void)g; (void)p; (void)bytes;
+    return -1;
+}
+#endif
+
+/* Resize every node array from cap to new_cap slots: all or none. */
+static int resize_arrays(fg_graph *g, fg_id new_cap)
+{
+    size_t k;
+    for (k = 0; k < NARRAYS; k++) {
+        char *a = array(g, k);
+        size_t old = page_up(g, ARRAYS[k].elem * (size_t)g->cap);
+        size_t bytes = page_up(g, ARRAYS[k].elem * (size_t)new_cap);
+        void *p = bytes == old ? a : bytes < old ? map_shrink(a, old, bytes)
+                  : a ? map_grow(a, old, bytes) : map_new(bytes);
+        if (!p)
+            break;
+        set_array(g, k, p);
+    }
+    if (k == NARRAYS)
+        return 0;
+    while (k-- > 0) /* only growing can fail: undo it */
+        set_array(g, k, map_shrink(array(g, k), page_up(g, ARRAYS[k].elem * (size_t)new_cap),
+                                   page_up(g, ARRAYS[k].elem * (size_t)g->cap)));
+    return -1;
+}
+
+/* Double the address space of the arrays and the chunk table. */
+static int grow(fg_graph *g)
 {
     fg_id new_cap;
+    fg_chunk *chunks;
     if (g->cap >= FG_MAX_SLOTS)
         return -1;
     new_cap = !g->cap ? FG_BASE_SLOTS : g->cap > FG_MAX_SLOTS / 2 ? FG_MAX_SLOTS : g->cap * 2;
-    /* cap is raised only once every array has its new size */
-    if (resize((void **)&g->data, sizeof(double), new_cap)
-        || resize((void **)&g->grad, sizeof(double), new_cap)
-        || resize((void **)&g->cst, sizeof(double), new_cap)
-        || resize((void **)&g->op, sizeof(uint8_t), new_cap)
-        || resize((void **)&g->flags, sizeof(uint8_t), new_cap)
-        || resize((void **)&g->kids, sizeof(fg_kids), new_cap)
-        || resize((void **)&g->refs, sizeof(uint32_t), new_cap)
-        || resize((void **)&g->visit, sizeof(fg_visit), new_cap)
-        || resize((void **)&g->owner, sizeof(void *), new_cap))
+    chunks = realloc(g->chunks, sizeof *chunks * chunks_of(g, new_cap));
+    if (!chunks)
         return -1;
-    g->cap = new_cap; /* new slots are initialised as fg_take_slot hands them out */
-    g->visit[FG_NONE].stamp = FG_LEAF_STAMP; /* the walk takes "no operand" for a leaf */
-    g->trim_below = trim_threshold(new_cap);
+    g->chunks = chunks;
+    if (resize_arrays(g, new_cap))
+        return -1;
+    g->cap = new_cap; /* slots are initialised as fg_take_slot hands them out */
     return 0;
+}
+
+/* -- chunk lists --------------------------------------------------------------------- */
+
+static void list_push(fg_graph *g, fg_chunk_list *l, uint32_t c, int at_tail)
+{
+    fg_chunk *ch = &g->chunks[c];
+    if (at_tail) {
+        ch->prev = l->tail;
+        ch->next = FG_NO_CHUNK;
+        *(l->tail == FG_NO_CHUNK ? &l->head : &g->chunks[l->tail].next) = c;
+        l->tail = c;
+    } else {
+        ch->prev = FG_NO_CHUNK;
+        ch->next = l->head;
+        *(l->head == FG_NO_CHUNK ? &l->tail : &g->chunks[l->head].prev) = c;
+        l->head = c;
+    }
+    l->count++;
+}
+
+static void list_remove(fg_graph *g, fg_chunk_list *l, uint32_t c)
+{
+    fg_chunk *ch = &g->chunks[c];
+    *(ch->prev == FG_NO_CHUNK ? &l->head : &g->chunks[ch->prev].next) = ch->next;
+    *(ch->next == FG_NO_CHUNK ? &l->tail : &g->chunks[ch->next].prev) = ch->prev;
+    l->count--;
+}
+
+static void list_init(fg_chunk_list *l)
+{
+    l->head = l->tail = FG_NO_CHUNK;
+    l->count = 0;
+}
+
+/* -- taking slots ------------------------------------------------------------------- */
+
+/* The current chunk has no free slot left: every slot of it is a node. Next come the
+ * free slots of a partial chunk (filling those lets the others empty), then an empty
+ * chunk's, the warmest first, then a given-back one's, then a new chunk's. */
+fg_id fg_refill(fg_graph *g)
+{
+    uint32_t c;
+    fg_id id;
+    assert(g->free_head == FG_NONE && g->bump == g->bump_end);
+    if (g->cur != FG_NO_CHUNK) {
+        g->chunks[g->cur].state = FG_CHUNK_FULL;
+        g->chunks[g->cur].free = FG_NONE;
+        g->chunks[g->cur].live = (uint32_t)chunk_slots(g);
+        g->cur = FG_NO_CHUNK;
+    }
+    if ((c = g->partial.head) != FG_NO_CHUNK) {
+        list_remove(g, &g->partial, c);
+        id = g->chunks[c].free;
+        g->free_head = g->kids[id].bin.a;
+        g->bump = g->bump_end = (fg_id)(c + 1) << g->chunk_shift;
+    } else {
+        if ((c = g->empty.head) != FG_NO_CHUNK) {
+            list_remove(g, &g->empty, c);
+        } else if ((c = g->released.head) != FG_NO_CHUNK) {
+            list_remove(g, &g->released, c);
+        } else {
+            if (g->nchunks == chunks_of(g, g->cap) && grow(g))
+                return FG_NONE;
+            c = g->nchunks++;
+        }
+        id = (fg_id)c << g->chunk_shift;
+        g->bump = id + 1;
+        g->bump_end = id + chunk_slots(g);
+        if (++g->in_use > g->peak)
+            g->peak = g->in_use;
+    }
+    g->chunks[c].state = FG_CHUNK_CUR;
+    g->cur = c;
+    return id;
 }
 
 int fg_init(fg_graph *g, const fg_release_fn *release_rules)
 {
+    size_t page = 4096;
+#if FG_MMAP
+    long p = sysconf(_SC_PAGESIZE);
+    if (p > 0)
+        page = (size_t)p;
+#endif
     memset(g, 0, sizeof *g);
     g->release_rules = release_rules;
     g->max_live = FG_MAX_SLOTS - 1;
-    g->top = 1; /* id 0 is FG_NONE */
     g->free_head = FG_NONE;
-    return fg_grow(g);
+    g->page = page;
+    g->chunk_shift = FG_MIN_CHUNK_SHIFT;
+    while (g->chunk_shift < FG_MAX_CHUNK_SHIFT && ((size_t)1 << g->chunk_shift) < page)
+        g->chunk_shift++;
+    g->cur = FG_NO_CHUNK;
+    g->recheck_at = UINT64_MAX;
+    list_init(&g->partial);
+    list_init(&g->empty);
+    list_init(&g->released);
+    if (grow(g))
+        return -1;
+    fg_refill(g); /* hands out id 0, FG_NONE, a slot of chunk 0 forever: it never empties */
+    g->visit[FG_NONE].stamp = FG_LEAF_STAMP; /* the walk takes "no operand" for a leaf */
+    return 0;
 }
 
 void fg_set_max_live(fg_graph *g, fg_id max_live)
@@ -83,7 +287,7 @@ void fg_ext_free(fg_graph *g, void *p, size_t bytes)
 }
 
 /* Cells are recycled through a free list linked through their first pointer, so a
- * training step's dot nodes cost no malloc or free; trim gives them back. */
+ * training step's dot nodes cost no malloc or free; giving chunks back frees them. */
 void *fg_cell_take(fg_graph *g)
 {
     void **c = g->free_cells;
@@ -123,20 +327,63 @@ void fg_free_scratch(fg_graph *g)
     g->scratch_cap = 0;
 }
 
-/* Put a dead node's slot on the free list; its operands are the caller's business. */
+/* The ids of chunk c that may hold nodes: up to bump in the current chunk. */
+static fg_id chunk_end(const fg_graph *g, uint32_t c)
+{
+    return c == g->cur ? g->bump : (fg_id)(c + 1) << g->chunk_shift;
+}
+
+void fg_reset_stamps(fg_graph *g)
+{
+    for (uint32_t c = 0; c < g->nchunks; c++) {
+        uint8_t s = g->chunks[c].state;
+        if (s != FG_CHUNK_CUR && s != FG_CHUNK_FULL && s != FG_CHUNK_PARTIAL)
+            continue;
+        for (fg_id id = c ? (fg_id)c << g->chunk_shift : 1, end = chunk_end(g, c); id < end; id++)
+            if (g->op[id] != FG_FREE)
+                g->visit[id].stamp = g->op[id] == FG_LEAF ? FG_LEAF_STAMP : 0;
+    }
+}
+
+/* -- release -------------------------------------------------------------------------- */
+
+/* Put a dead node's slot back in its chunk; its operands are the caller's business.
+ * A chunk whose last node this was becomes empty, whole: its free slots need no list. */
 static void free_slot(fg_graph *g, fg_id id)
 {
-    g->trim_wait -= g->trim_wait > 0;
+    uint32_t c = (uint32_t)id >> g->chunk_shift;
+    fg_chunk *ch;
     if (g->flags[id] & FG_FLAG_LABEL)
         g->drop_label(id);
     g->op[id] = FG_FREE;
     g->owner[id] = NULL;
-    g->kids[id].bin.a = g->free_head;
-    g->free_head = id;
     g->live--;
+    g->freed++;
+    if (c == g->cur) {
+        g->kids[id].bin.a = g->free_head;
+        g->free_head = id;
+        return;
+    }
+    ch = &g->chunks[c];
+    assert(ch->live > 0 && (ch->state == FG_CHUNK_FULL || ch->state == FG_CHUNK_PARTIAL));
+    if (--ch->live == 0) {
+        if (ch->state == FG_CHUNK_PARTIAL)
+            list_remove(g, &g->partial, c);
+        ch->state = FG_CHUNK_EMPTY;
+        list_push(g, &g->empty, c, 0);
+        g->in_use--;
+        return;
+    }
+    g->kids[id].bin.a = ch->free;
+    ch->free = id;
+    if (ch->state == FG_CHUNK_FULL) {
+        ch->state = FG_CHUNK_PARTIAL;
+        list_push(g, &g->partial, c, 0);
+    }
 }
 
-static void trim(fg_graph *g);
+static void settle(fg_graph *g);
+static void keep_recent(fg_graph *g);
 
 /* Dead nodes wait on the list linked through their own visit field, which a dead
  * node no longer needs for walks, so this neither recurses nor allocates: a chain of
@@ -160,62 +407,125 @@ void fg_release(fg_graph *g, fg_id head)
         }
         free_slot(g, x);
     }
-    if (g->live < g->trim_below && (g->trim_wait == 0 || g->live == 0))
-        trim(g);
+    if (2 * g->in_use <= g->peak)
+        settle(g);
+    else if (g->freed >= g->recheck_at)
+        keep_recent(g);
 }
 
-/* Give memory back after a large graph dies. Slots below the highest live id stay
- * (ids are names held by the owner), so the store shrinks to twice that id, never
- * below FG_BASE_SLOTS slots: a training loop's steady-state graph keeps its arrays
- * instead of regrowing them every step. Amortized O(1) per released node: with no
- * node alive the arrays are empty at once (no scan); otherwise an attempt scans the
- * free slots above the highest live id, and one that cannot shrink waits for as many
- * releases as it scanned (plus one) before the next, so a high id kept alive makes
- * attempts cheap, never stops them. A shrink rebuilds the free list below the new top,
- * but at least halves the arrays, so those rebuilds are paid by the releases that
- * emptied the larger arrays. */
-static void trim(fg_graph *g)
+/* Whether no node lives in the current chunk (not counted while it is current). */
+static int cur_is_empty(const fg_graph *g)
 {
-    fg_id top = g->top, new_cap = FG_BASE_SLOTS;
-    if (g->live == 0) {
-        top = 1;
-    } else {
-        while (top > 1 && g->op[top - 1] == FG_FREE)
-            top--;
+    fg_id end = g->bump;
+    if (g->cur == 0)
+        return 0;
+    for (fg_id id = (fg_id)g->cur << g->chunk_shift; id < end; id++)
+        if (g->op[id] != FG_FREE)
+            return 0;
+    return 1;
+}
+
+/* Give back the pages of up to n empty chunks, the longest empty first; then the
+ * address space of the given-back chunks at the top, and the cells. */
+static void give_back(fg_graph *g, uint32_t n)
+{
+    fg_id top, new_cap = FG_BASE_SLOTS;
+    while (n-- > 0) {
+        uint32_t c = g->empty.tail;
+        size_t k;
+        for (k = 0; k < NARRAYS; k++) {
+            size_t bytes = ARRAYS[k].elem << g->chunk_shift;
+            if (map_drop(g, array(g, k) + bytes * c, bytes))
+                break;
+        }
+        if (k < NARRAYS) /* pages cannot be given back here: the chunk stays empty */
+            break;
+        list_remove(g, &g->empty, c);
+        g->chunks[c].state = FG_CHUNK_RELEASED;
+        list_push(g, &g->released, c, 0);
     }
+    for (;;) { /* without mmap, the top's empty chunks go too: only the top can shrink */
+        uint32_t c = g->nchunks - 1;
+        if (c > 0 && g->chunks[c].state == FG_CHUNK_RELEASED)
+            list_remove(g, &g->released, c);
+        else if (c > 0 && !FG_MMAP && g->chunks[c].state == FG_CHUNK_EMPTY)
+            list_remove(g, &g->empty, c);
+        else
+            break;
+        g->nchunks = c;
+    }
+    top = (fg_id)g->nchunks << g->chunk_shift;
     while (new_cap < 2 * top)
         new_cap *= 2;
-    if (new_cap >= g->cap) {
-        g->trim_wait = g->top - top + 1;
-        return;
+    if (new_cap < g->cap && !resize_arrays(g, new_cap)) {
+        fg_chunk *chunks = realloc(g->chunks, sizeof *chunks * chunks_of(g, new_cap));
+        if (chunks) /* a refused shrink keeps the larger table */
+            g->chunks = chunks;
+        g->cap = new_cap;
     }
-    /* rebuild the free list below the new top, lowest ids first out */
-    g->top = top;
-    g->free_head = FG_NONE;
-    g->trim_wait = 0;
-    for (fg_id id = top - 1; id >= 1; id--)
-        if (g->op[id] == FG_FREE) {
-            g->kids[id].bin.a = g->free_head;
-            g->free_head = id;
-        }
-    /* shrinking cannot lose data; a refused shrink just keeps the larger array */
-    resize((void **)&g->data, sizeof(double), new_cap);
-    resize((void **)&g->grad, sizeof(double), new_cap);
-    resize((void **)&g->cst, sizeof(double), new_cap);
-    resize((void **)&g->op, sizeof(uint8_t), new_cap);
-    resize((void **)&g->flags, sizeof(uint8_t), new_cap);
-    resize((void **)&g->kids, sizeof(fg_kids), new_cap);
-    resize((void **)&g->refs, sizeof(uint32_t), new_cap);
-    resize((void **)&g->visit, sizeof(fg_visit), new_cap);
-    resize((void **)&g->owner, sizeof(void *), new_cap);
-    g->cap = new_cap;
-    g->trim_below = trim_threshold(new_cap);
     fg_free_scratch(g);
     while (g->free_cells) {
         void **c = g->free_cells;
         g->free_cells = c[0];
         fg_ext_free(g, c, FG_CELL_BYTES);
     }
+}
+
+/* Nodes freed after a cycle ends within which its peak still counts: twice its size. */
+static uint64_t window(const fg_graph *g, const fg_peak *p)
+{
+    return (uint64_t)2 * p->chunks << g->chunk_shift;
+}
+
+/* Give back the empty chunks beyond what recent cycles needed: the most chunks in use
+ * in any remembered cycle still within its window, at least FG_BASE_SLOTS' worth. Then
+ * note when the next of those windows closes, to look again then (a quiet loop that
+ * never settles still gives back a burst long past). */
+static void keep_recent(fg_graph *g)
+{
+    uint32_t demand = 0, floor = chunks_of(g, FG_BASE_SLOTS), keep;
+    g->recheck_at = UINT64_MAX;
+    for (int k = 0; k < FG_PEAKS_KEPT; k++) {
+        const fg_peak *p = &g->peaks[k];
+        if (g->freed - p->freed_at > window(g, p))
+            continue;
+        demand = p->chunks > demand ? p->chunks : demand;
+        if (p->freed_at + window(g, p) < g->recheck_at)
+            g->recheck_at = p->freed_at + window(g, p) + 1;
+    }
+    keep = demand > g->in_use + floor ? demand - g->in_use : floor;
+    if (g->empty.count > keep)
+        give_back(g, g->empty.count - keep);
+    if (g->empty.count <= floor)
+        g->recheck_at = UINT64_MAX;
+}
+
+/* Half the chunks in use at the last peak have emptied: a graph died, a cycle ends.
+ * Its empty chunks stay as far as recent cycles needed them (keep_recent), so a
+ * training loop's steps do not fault their pages again; a graph may die in pieces, one
+ * cycle each, hence FG_PEAKS_KEPT of them. The cycle ending does not count itself, so
+ * one big evaluation graph among small steps goes back at once; it counts for the
+ * next, so a second one soon after finds its pages. A cycle needs the chunks in use to
+ * double and halve again, and a window closes once per cycle, so both are paid by the
+ * nodes those chunks held: amortized O(1) per released node. */
+static void settle(fg_graph *g)
+{
+    if (g->cur != FG_NO_CHUNK && cur_is_empty(g)) { /* last, so it is given back first */
+        g->chunks[g->cur].state = FG_CHUNK_EMPTY;
+        g->chunks[g->cur].live = 0;
+        list_push(g, &g->empty, g->cur, 1);
+        g->in_use--;
+        g->cur = FG_NO_CHUNK;
+        g->free_head = FG_NONE;
+        g->bump = g->bump_end;
+    }
+    keep_recent(g);
+    memmove(g->peaks + 1, g->peaks, (FG_PEAKS_KEPT - 1) * sizeof *g->peaks);
+    g->peaks[0].chunks = g->peak;
+    g->peaks[0].freed_at = g->freed;
+    g->peak = g->in_use;
+    if (g->empty.count > chunks_of(g, FG_BASE_SLOTS) && g->freed + window(g, g->peaks) < g->recheck_at)
+        g->recheck_at = g->freed + window(g, g->peaks) + 1;
 }
 
 void fg_discard(fg_graph *g, fg_id id)
@@ -234,6 +544,7 @@ size_t fg_bytes_in_use(const fg_graph *g)
 
 size_t fg_bytes_reserved(const fg_graph *g)
 {
-    return fg_bytes_per_slot() * (size_t)g->cap + g->ext_bytes
+    size_t held = (size_t)(g->nchunks - g->released.count) << g->chunk_shift;
+    return fg_bytes_per_slot() * held + sizeof(fg_chunk) * chunks_of(g, g->cap) + g->ext_bytes
            + g->scratch_cap * 2 * sizeof(fg_id);
 }

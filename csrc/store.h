@@ -5,8 +5,9 @@
  * which only that op's rules read. Nodes are reference counted: each operand slot
  * holds one reference, and so does the node's owner (the facade object that names
  * it, if any). A node whose count drops to zero is freed at once, and so is
- * everything only it kept alive, iteratively. Freed slots are reused through a free
- * list.
+ * everything only it kept alive, iteratively. Freed slots are reused, chunk by chunk;
+ * a chunk with no node left gives its pages back unless the next graph is likely to
+ * need them (store.c's settle).
  *
  * The store knows no op beyond fg.h: an n-ary node's operands are released by the
  * rule the op table hands fg_init. Nothing here knows about Python: the owner is an
@@ -51,17 +52,60 @@ typedef struct fg_graph fg_graph;
  * kept alive on the release worklist *head (fg_release_push). */
 typedef void (*fg_release_fn)(fg_graph *g, fg_id id, fg_id *head);
 
+/* The arrays are cut into chunks of chunk_slots ids (a page of the narrowest array,
+ * so each chunk's share of every array is whole pages). The store serves new nodes from
+ * one chunk at a time, the current one, and gives back the pages of chunks where no
+ * node lives: that is how memory comes back while a long-lived node keeps a high id
+ * (ids are names a handle holds, so nodes never move). A chunk is in one state: */
+enum fg_chunk_state {
+    FG_CHUNK_CUR,      /* the one new nodes come from: free_head, then [bump, bump_end) */
+    FG_CHUNK_FULL,     /* every slot a node */
+    FG_CHUNK_PARTIAL,  /* nodes and free slots (its own free list) */
+    FG_CHUNK_EMPTY,    /* no node, pages kept for the next graph */
+    FG_CHUNK_RELEASED, /* no node, pages given back (they read as zeros) */
+    FG_CHUNK_STATES
+};
+#define FG_NO_CHUNK UINT32_MAX
+
+typedef struct fg_chunk {
+    fg_id free;          /* PARTIAL: its free slots, linked through kids[].bin.a */
+    uint32_t live;       /* nodes in it (not kept for the current chunk) */
+    uint32_t prev, next; /* neighbours on the list of its state (PARTIAL and the empty ones) */
+    uint8_t state;
+} fg_chunk;
+
+/* A list of chunks linked through prev/next, FG_NO_CHUNK-terminated. */
+typedef struct fg_chunk_list {
+    uint32_t head, tail, count;
+} fg_chunk_list;
+
+/* The cycles of growth and release the store remembers to decide how many empty
+ * chunks to keep (settle in store.c): the most chunks in use during each, and how many
+ * nodes had been freed when it ended. */
+#define FG_PEAKS_KEPT 4
+
+typedef struct fg_peak {
+    uint32_t chunks;
+    uint64_t freed_at;
+} fg_peak;
+
 /* Invariants (asserted where they are relied on):
- * - 1 <= top <= cap; every id in [1, top) is a node or a free slot, FG_NONE neither;
- * - op[id] == FG_FREE exactly for the free slots, linked from free_head through
- *   kids[].bin.a, all below top; live counts the other ids below top;
+ * - every id below cap is in chunk id >> chunk_shift; chunks [0, nchunks) have been
+ *   opened, the rest never touched; FG_NONE is a slot of chunk 0, which never empties;
+ * - a free slot of a chunk that is not current is on that chunk's list (PARTIAL), or
+ *   its chunk is EMPTY or RELEASED; the current chunk's free slots are free_head's
+ *   list and [bump, bump_end); every other chunk has handed out each of its slots once;
+ * - op[id] == FG_FREE for every free slot of a CUR, FULL or PARTIAL chunk below bump
+ *   (the current chunk's ids at or above bump may hold anything);
+ * - live counts the nodes; chunk live counts are exact for every chunk but the
+ *   current one; in_use counts the CUR, FULL and PARTIAL chunks;
  * - refs[id] == the operand slots naming id (in nodes and sealed blocks), plus one if
  *   owner[id] != NULL, plus one per recorded program naming it (replay.h); it is 0 only for a node just made without an owner, which a
  *   parent takes or fg_discard frees before the caller returns;
  * - visit[FG_NONE].stamp == FG_LEAF_STAMP ("no operand" passes for a leaf), and so
  *   does every leaf's; a node's op never changes while it lives. */
 struct fg_graph {
-    /* node arrays, each of length cap */
+    /* node arrays, each of length cap, page-aligned mappings of their own */
     double *data;
     double *grad;
     double *cst;      /* the folded constant of an op like x*2 */
@@ -72,13 +116,25 @@ struct fg_graph {
     fg_visit *visit;
     void **owner;
 
-    fg_id cap;        /* slots allocated */
-    fg_id top;        /* slots ever handed out: ids in [1, top) */
+    fg_id cap;        /* slots mapped */
     fg_id live;       /* nodes alive */
-    fg_id free_head;  /* first free slot below top, FG_NONE if none */
+    fg_id free_head;  /* the current chunk's first free slot, FG_NONE if none */
+    fg_id bump;       /* the current chunk's next never-handed-out id ... */
+    fg_id bump_end;   /* ... and the end of that run */
     fg_id max_live;   /* most nodes alive at once: past it, new nodes fail as out of memory */
-    fg_id trim_below; /* try to shrink the arrays once live drops below this */
-    fg_id trim_wait;  /* releases before the next attempt after one that could not */
+
+    fg_chunk *chunks;     /* one per chunk of cap */
+    uint32_t nchunks;     /* chunks opened: ids below nchunks << chunk_shift */
+    uint32_t cur;         /* the current chunk, FG_NO_CHUNK while none */
+    unsigned chunk_shift; /* log2 of the slots in a chunk */
+    fg_chunk_list partial, empty, released;
+    uint32_t in_use;      /* chunks holding nodes (and the current one) */
+    uint32_t peak;        /* most in use since the last settle */
+    fg_peak peaks[FG_PEAKS_KEPT]; /* the cycles before it, latest first */
+    uint64_t freed;       /* nodes freed since the start */
+    uint64_t recheck_at;  /* when freed reaches it, a remembered cycle stops counting */
+    size_t page;          /* the system's page size */
+
     uint64_t epoch;   /* current walk; node stamps keep its low 32 bits */
     size_t ext_bytes; /* held outside the node arrays: operand records, networks, cells */
     void *free_cells; /* cells to reuse, linked through their first pointer */
@@ -105,10 +161,12 @@ int fg_init(fg_graph *g, const fg_release_fn *release_rules);
  * out-of-memory path, and for users who want a hard bound. */
 void fg_set_max_live(fg_graph *g, fg_id max_live);
 
-/* Slow paths of the inline functions below: double the node arrays (-1 if they
- * cannot grow); free the dead nodes on a worklist linked through visit[].next_dead,
- * and every operand only they kept alive. */
-int fg_grow(fg_graph *g);
+/* Slow paths of the inline functions below: make another chunk current, opening one
+ * (the arrays doubled if need be) when none has room, and take a slot of it (FG_NONE
+ * if the arrays cannot grow); free
+ * the dead nodes on a worklist linked through visit[].next_dead, and every operand
+ * only they kept alive. */
+fg_id fg_refill(fg_graph *g);
 void fg_release(fg_graph *g, fg_id head);
 
 /* A fresh slot with the node's scalar fields set; FG_NONE if the store is full.
@@ -119,13 +177,13 @@ static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
     if (g->live >= g->max_live)
         return FG_NONE;
     if (id != FG_NONE) {
+        assert(g->op[id] == FG_FREE && (uint32_t)id >> g->chunk_shift == g->cur);
         g->free_head = g->kids[id].bin.a;
-    } else {
-        if (g->top == g->cap && fg_grow(g))
-            return FG_NONE;
-        id = g->top++;
+    } else if (g->bump != g->bump_end) {
+        id = g->bump++;
+    } else if ((id = fg_refill(g)) == FG_NONE) {
+        return FG_NONE;
     }
-    assert(g->op[id] == FG_FREE || id == g->top - 1);
     g->data[id] = data;
     g->grad[id] = 0.0;
     g->cst[id] = 0.0;
@@ -229,13 +287,19 @@ void *fg_cell_take(fg_graph *g);
 void fg_cell_give(fg_graph *g, void *cell);
 
 /* Bytes the live nodes and their operand records take; and bytes the store holds:
- * node arrays at capacity (pages untouched since they were reserved are not
- * resident), records, and walk scratch. */
+ * the node arrays' share of every chunk not given back (whole chunks, though the
+ * current chunk's pages past its last node may not be resident yet), the chunk table,
+ * records, and walk scratch. Address space mapped but never touched or given back is
+ * not counted: it takes no memory. */
 size_t fg_bytes_in_use(const fg_graph *g);
 size_t fg_bytes_reserved(const fg_graph *g);
 
 /* Bytes one node slot costs in the node arrays. */
 size_t fg_bytes_per_slot(void);
+
+/* Reset the walk stamp of every live node (leaves to FG_LEAF_STAMP, others to 0),
+ * visiting only the chunks that hold nodes: for a wrapped stamp counter. */
+void fg_reset_stamps(fg_graph *g);
 
 /* Make room for n ids in each scratch array of the walk; or give the scratch back. */
 int fg_reserve_scratch(fg_graph *g, size_t n);

@@ -11,9 +11,7 @@ static uint64_t next_epoch(fg_graph *g)
 {
     uint32_t stamp = (uint32_t)++g->epoch;
     if (stamp == 0 || stamp == FG_LEAF_STAMP) { /* stamps wrapped: forget the old ones */
-        for (fg_id id = 1; id < g->top; id++)
-            if (g->op[id] != FG_FREE)
-                g->visit[id].stamp = g->op[id] == FG_LEAF ? FG_LEAF_STAMP : 0;
+        fg_reset_stamps(g);
         g->epoch += stamp == 0 ? 1 : 2;
     }
     return g->epoch;

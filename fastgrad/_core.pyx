@@ -125,7 +125,7 @@ def set_node_limit(limit) -> None:  # (untyped: Cython would convert an "int" fi
 def stats() -> dict:
     """live_nodes; bytes: what the live nodes and their operand blocks take;
     node_bytes: one node's share of the store's arrays; reserved_bytes: what the store
-    holds (arrays at capacity, blocks, scratch)."""
+    holds (every chunk of the arrays not given back, blocks, scratch)."""
     return {"live_nodes": G.live, "bytes": fg_bytes_in_use(&G),
             "node_bytes": fg_bytes_per_slot(), "reserved_bytes": fg_bytes_reserved(&G)}
 
