@@ -118,6 +118,9 @@ cdef inline bint _number(object x, double *out) except -1:
     if type(x) is float:
         out[0] = PyFloat_AS_DOUBLE(x)
         return True
+    if type(x) is int:  # as x + 1: no call, no try (an int too large raises OverflowError)
+        out[0] = PyLong_AsDouble(x)
+        return True
     try:
         out[0] = _to_double(x)
     except TypeError:
