@@ -17,33 +17,37 @@ static uint64_t next_epoch(fg_graph *g)
     return g->epoch;
 }
 
-/* Push the operands of x the walk must enter, last slot first (so the first is
- * walked first); a block already settled is skipped whole. 0, or -1 without memory. */
+/* Which nodes take the walk's straight path (scalar ones: most nodes, and the switches
+ * below cost an indirect jump per node each) and which need settling (n-ary ones); a
+ * leaf, a free slot or a code not in ops.def is FG_WALK_OTHER. */
+enum { FG_WALK_OTHER, FG_WALK_SCALAR, FG_WALK_NARY };
+static const uint8_t walk_kind[FG_FREE + 1] = {
+#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = FG_WALK_SCALAR,
+#define FG_NARY(code, label, name) [FG_##code] = FG_WALK_NARY,
+#include "ops.def"
+};
+
+/* Push the operands of non-scalar node x the walk must enter, last slot first (so the
+ * first is walked first); a block already settled is skipped whole. 0, or -1 without
+ * memory. (The walk's loop does a scalar node's two itself.) */
 static inline int push_operands(fg_graph *g, fg_id x, fg_walk *w)
 {
     switch (g->op[x]) {
 #define FG_NULLARY(code, label) case FG_##code: return 0;
-#define FG_SCALAR(code, label, arity, forward, backward) case FG_##code:
-#include "ops.def"
-        if (fg_walk_room(g, w, 2))
-            return -1;
-        fg_walk_push(g, g->kids[x].bin.b, w); /* FG_NONE, for arity 1, is never entered */
-        fg_walk_push(g, g->kids[x].bin.a, w);
-        return 0;
 #define FG_NARY(code, label, name) case FG_##code: return fg_##name##_push(g, x, w);
 #include "ops.def"
     default: FG_BAD_OP(); return -1;
     }
 }
 
-/* Once every operand of x is walked, its blocks are settled for the rest of the walk. */
+/* Once every operand of x is walked, its blocks are settled for the rest of the walk
+ * (x's op is known good: push_operands saw it). */
 static inline void settle(fg_graph *g, fg_id x, const fg_walk *w)
 {
-    switch (g->op[x]) {
-#define FG_NULLARY(code, label) case FG_##code:
-#define FG_SCALAR(code, label, arity, forward, backward) case FG_##code:
-#include "ops.def"
+    int op = g->op[x];
+    if (walk_kind[op] != FG_WALK_NARY)
         return;
+    switch (op) {
 #define FG_NARY(code, label, name) case FG_##code: fg_##name##_settle(g, x, w); return;
 #include "ops.def"
     default: FG_BAD_OP();
@@ -58,7 +62,10 @@ static inline void settle(fg_graph *g, fg_id x, const fg_walk *w)
  * An entry on the stack is a node to enter, or (as ~x, negative) a node to emit once
  * everything pushed after it is done. Operands are pushed last slot first and stamped
  * when entered, not when pushed (one pushed twice is entered once), which gives
- * exactly the recursive walk's order. */
+ * exactly the recursive walk's order. A scalar node's walk takes two shortcuts of that
+ * stack machine (most nodes are scalar, and most graphs chains): the operand that would
+ * be pushed last, so popped next, is entered at once, and a node with no operand to
+ * enter is emitted at once instead of pushed as ~x and popped. */
 ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
 {
     fg_walk w;
@@ -82,10 +89,33 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
             }
             if (g->visit[x].stamp == w.stamp) /* entered through another parent since pushed */
                 continue;
-            g->visit[x].stamp = w.stamp;
-            g->walk[w.sp++] = ~x;
-            if (push_operands(g, x, &w))
-                return -1;
+            for (;;) { /* enter x */
+                fg_id a, b;
+                int enter_a, enter_b;
+                g->visit[x].stamp = w.stamp;
+                if (walk_kind[g->op[x]] != FG_WALK_SCALAR) {
+                    if (fg_walk_room(g, &w, 1))
+                        return -1;
+                    g->walk[w.sp++] = ~x;
+                    if (push_operands(g, x, &w))
+                        return -1;
+                    break;
+                }
+                a = g->kids[x].bin.a; /* b is FG_NONE, never entered, for arity 1 */
+                b = g->kids[x].bin.b;
+                enter_a = fg_walk_enters(g, a, &w);
+                enter_b = fg_walk_enters(g, b, &w);
+                if (!enter_a && !enter_b) {
+                    g->order[n++] = x;
+                    break;
+                }
+                if (fg_walk_room(g, &w, 2))
+                    return -1;
+                g->walk[w.sp++] = ~x;
+                if (enter_a && enter_b)
+                    g->walk[w.sp++] = b;
+                x = enter_a ? a : b;
+            }
         }
     }
     return (ptrdiff_t)n;

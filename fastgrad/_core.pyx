@@ -16,9 +16,11 @@ Rule for all of them: never hold a pointer into the store (G.data, ...) across
 anything that can run Python code or allocate a node: both may move the arrays.
 """
 cimport cython
+from cpython.exc cimport PyErr_Fetch, PyErr_Restore
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_Check
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsDouble, PyLong_Check
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
@@ -44,7 +46,10 @@ if fg_init(&G, fg_release_rules):
     raise MemoryError("fastgrad: cannot allocate the graph store")
 
 # The grad mode is per thread, as in PyTorch: no_grad in one thread leaves the
-# others recording. A C thread-local: read on every operation, it must be cheap.
+# others recording. A C thread-local, read only while some thread is in no_grad:
+# fastgrad_no_grad_open counts the no_grad blocks open in all threads (a thread that
+# ends inside one leaves it open: then every operation reads its thread's flag), and a
+# thread-local read from a shared library is a call, a tenth of an operation's cost.
 cdef extern from *:
     """
     #if defined(_MSC_VER)
@@ -52,8 +57,12 @@ cdef extern from *:
     #else
     static __thread int fastgrad_grad_off;
     #endif
+    static Py_ssize_t fastgrad_no_grad_open;
+    #define FASTGRAD_GRAD_OFF() (fastgrad_no_grad_open && fastgrad_grad_off)
     """
     int fastgrad_grad_off
+    Py_ssize_t fastgrad_no_grad_open
+    bint _grad_off "FASTGRAD_GRAD_OFF" ()
 
 cdef tuple _OP_NAMES = tuple(fg_op_name[i].decode() for i in range(<int>FG_NOPS))
 cdef tuple _OP_TABLE = tuple((fg_op_code[i].decode().lower(), _OP_NAMES[i], fg_op_arity[i])
@@ -108,6 +117,9 @@ cdef inline bint _number(object x, double *out) except -1:
     """Store x as a float in out; False if x is no number (the op is NotImplemented)."""
     if type(x) is float:
         out[0] = PyFloat_AS_DOUBLE(x)
+        return True
+    if type(x) is int:  # as x + 1: no call, no try (an int too large raises OverflowError)
+        out[0] = PyLong_AsDouble(x)
         return True
     try:
         out[0] = _to_double(x)

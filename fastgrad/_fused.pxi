@@ -57,11 +57,11 @@ cdef fg_block *_block_of(list items) except NULL:
 
 def sum(values) -> Value:
     """One node for `builtins.sum(values)`: 0.0 + v0 + v1 + ..., left to right."""
-    cdef Value v = Value.__new__(Value)
+    cdef Value v = _blank()
     cdef fg_block *t = _block_of(list(values))
     cdef double data = fg_sum_value(&G, t)
     try:
-        if fastgrad_grad_off:
+        if _grad_off():
             return _own(v, fg_leaf(&G, data, <void *>v))
         return _own(v, fg_sum_new(&G, data, t, <void *>v))
     finally:
@@ -72,7 +72,7 @@ def dot(ws, xs, bias=0.0) -> Value:
     """One node for micrograd's neuron sum: bias + w0*x0 + w1*x1 + ..., left to right."""
     cdef list wl, xl
     wl, xl = checks.dot_operands(ws, xs)
-    cdef Value v = Value.__new__(Value)
+    cdef Value v = _blank()
     wl.append(bias)
     cdef fg_block *wx[2]
     _blocks_of([wl, xl], wx)
@@ -80,7 +80,7 @@ def dot(ws, xs, bias=0.0) -> Value:
     cdef fg_block *x = wx[1]
     try:
         data = fg_dot_value(&G, w, x)
-        if fastgrad_grad_off:
+        if _grad_off():
             return _own(v, fg_leaf(&G, data, <void *>v))
         return _own(v, fg_dot_new(&G, data, w, x, <void *>v))
     finally:
@@ -105,7 +105,7 @@ cdef list _outputs(fg_block *ys):
             if ys.ids[j] != FG_NONE:
                 outs.append(_facade(ys.ids[j]))
             else:
-                v = Value.__new__(Value)
+                v = _blank()
                 outs.append(_own(v, fg_leaf(&G, ys.cst[j], <void *>v)))
     finally:
         fg_block_drop(&G, ys)
@@ -194,7 +194,7 @@ cdef class Dense:
         for j in range(self.nout):
             data = fg_dot_value(&G, self.rows[j], xs)
             out = fg_activate(self.code, data)
-            if fastgrad_grad_off:
+            if _grad_off():
                 fg_block_fill(ys, <int32_t>j, FG_NONE, out)
                 continue
             d = fg_dot_new(&G, data, self.rows[j], xs, NULL)
@@ -295,7 +295,7 @@ cdef class Network:
         cdef fg_block *xs = _block_of(xl)
         cdef fg_block *ys
         try:
-            if self.net != NULL and not fastgrad_grad_off:
+            if self.net != NULL and not _grad_off():
                 return self._fused(xs)
             if self.net != NULL:
                 outs = self._leaves(xs)

@@ -205,3 +205,13 @@ def test_operations_after_an_error_still_work() -> None:
     out = (a + 1.0) * 3.0
     out.backward()
     assert out.data == 3.0 and a.grad == 3.0
+
+
+def test_values_dying_as_an_error_propagates_keep_that_error() -> None:
+    # the operands die after the TypeError is set, as the interpreter unwinds: dropping
+    # their labels (and nodes) must neither clear nor replace it
+    before = fastgrad.stats()["live_nodes"]
+    with pytest.raises(TypeError, match="unsupported operand"):
+        (Value(1.0, label="a") * Value(2.0, label="b")) + object()  # type: ignore[operator]
+    assert fastgrad.stats()["live_nodes"] == before
+    assert Value(3.0).label == ""

@@ -261,3 +261,19 @@ def test_a_dead_graph_gives_the_store_back_whichever_node_dies_last(high_id: str
     if high_id == "never":
         assert points["again"]["reserved"] <= grown["reserved"], points
         assert points["dead again"]["reserved"] <= grown["reserved"], points
+
+
+class _Sub(Value):
+    """A subclass made in Python: its objects die through Value's own deallocation."""
+
+
+@pytest.mark.parametrize("cls", [Value, _Sub])
+def test_values_dying_by_the_thousand_leak_neither_nodes_nor_their_class(cls: type) -> None:
+    start, refs = fastgrad.stats()["live_nodes"], sys.getrefcount(cls)
+    x = cls(1.5)
+    for _ in range(3000):  # more than the compiled core keeps to reuse
+        y = [cls(float(k)) * x for k in range(3)]
+        del y
+    del x
+    assert fastgrad.stats()["live_nodes"] == start
+    assert sys.getrefcount(cls) == refs

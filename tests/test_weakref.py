@@ -42,3 +42,14 @@ def test_weak_callback_runs_when_the_value_dies() -> None:
     r = weakref.ref(v, seen.append)
     del v
     assert seen == [r]
+
+
+def test_a_dead_values_memory_serves_the_next_one_without_its_weak_references() -> None:
+    # the compiled core hands a dead facade's memory to the next operation's result
+    seen: list[object] = []
+    x = Value(1.0)
+    dead = [weakref.ref(x * 2.0, seen.append) for _ in range(3)]
+    assert len(seen) == 3 and all(r() is None for r in dead)
+    fresh = [x * 3.0 for _ in range(3)]
+    assert all(r() is None for r in dead) and len(seen) == 3
+    assert all(weakref.ref(v)() is v for v in fresh)
