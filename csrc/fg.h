@@ -22,6 +22,8 @@ enum fg_err {
     FG_EOVERFLOW,   /* x ** y overflowed (Python: OverflowError(ERANGE)) */
     FG_ERANGE,      /* exp(x) overflowed (Python: "math range error") */
     FG_EBADOP,      /* an op code no rule knows: the store is corrupt */
+    FG_ECLOSURE,    /* a custom node's backward (user code) failed: its error is the
+                       caller's to report (custom.h) */
 };
 
 /* One code per entry of ops.def, in its order (FG_LEAF first), then FG_NOPS. */
