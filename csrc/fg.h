@@ -9,6 +9,14 @@
 
 typedef int32_t fg_id;
 
+/* A branch the hot paths almost never take (a custom node's pin rules): laid out off
+ * the straight line. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FG_UNLIKELY(x) (x)
+#endif
+
 /* Id 0 is never a node: it marks "no operand" in a node and "no node" in a result. */
 #define FG_NONE 0
 

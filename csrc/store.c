@@ -162,7 +162,8 @@ void fg_release(fg_graph *g, fg_id head)
     }
     if (g->live < g->trim_below && (g->trim_wait == 0 || g->live == 0))
         trim(g);
-    fg_custom_unpin_queued(g); /* last: it may run user code, which may release again */
+    if (FG_UNLIKELY(g->unpin_head != FG_NONE)) /* last: it may run user code, which */
+        fg_custom_unpin_queued(g);               /* may release again */
 }
 
 /* Give memory back after a large graph dies. Slots below the highest live id stay

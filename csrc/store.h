@@ -161,7 +161,7 @@ void fg_custom_unpin_queued(fg_graph *g);
 static inline void fg_incref(fg_graph *g, fg_id id)
 {
     assert(g->op[id] != FG_FREE);
-    if (++g->refs[id] > 1 && g->op[id] == FG_CUSTOM)
+    if (FG_UNLIKELY(++g->refs[id] > 1 && g->op[id] == FG_CUSTOM))
         fg_custom_repin(g, id);
 }
 
@@ -196,7 +196,7 @@ static inline void fg_decref(fg_graph *g, fg_id id)
     if (--g->refs[id] == 0) {
         g->visit[id].next_dead = FG_NONE; /* the worklist ends after it */
         fg_release(g, id);
-    } else if (g->op[id] == FG_CUSTOM) {
+    } else if (FG_UNLIKELY(g->op[id] == FG_CUSTOM)) {
         fg_custom_repin(g, id);
         fg_custom_unpin_queued(g);
     }
@@ -210,7 +210,7 @@ static inline void fg_release_push(fg_graph *g, fg_id id, fg_id *head)
     if (--g->refs[id] == 0) {
         g->visit[id].next_dead = *head;
         *head = id;
-    } else if (g->op[id] == FG_CUSTOM) {
+    } else if (FG_UNLIKELY(g->op[id] == FG_CUSTOM)) {
         fg_custom_repin(g, id); /* an unpin waits for the end of the release */
     }
 }

@@ -56,7 +56,8 @@ cdef class Value:
 
     def __init__(self, data, _children=(), _op="", label=""):
         cdef double x = _to_double(data)
-        cdef tuple kids = checks.children(_children)
+        cdef tuple kids = (<tuple>_children if type(_children) is tuple  # a leaf's: no call
+                           else checks.children(_children))
         cdef fg_id old, id
         cdef bint custom
         if not isinstance(_op, str):
@@ -355,32 +356,34 @@ cdef vectorcallfunc _value_vectorcall = (<_VectorcallType *>Value).tp_vectorcall
 
 
 cdef object _make_value(type t, PyObject *args, PyObject *kwds):
-    cdef tuple a = <tuple>args
-    cdef dict k = <dict>kwds if kwds != NULL else {}
-    if t is Value and (len(a) > 1 or k) and _makes_custom(
-            a[1] if len(a) > 1 else k.get("_children", ()),
-            a[2] if len(a) > 2 else k.get("_op", "")):
-        t = _Custom
+    if t is Value and (PyTuple_GET_SIZE(<object>args) > 1 or kwds != NULL):
+        if _args_make_custom(<tuple>args, <dict>kwds if kwds != NULL else None):
+            t = _Custom
     return _value_tp_new(t, args, kwds)
 
 
+cdef bint _args_make_custom(tuple a, dict k) except -1:
+    return _makes_custom(a[1] if len(a) > 1 else k.get("_children", ()) if k else (),
+                         a[2] if len(a) > 2 else k.get("_op", "") if k else "")
+
+
 cdef object _call_value(object t, PyObject **args, size_t nargsf, PyObject *kwnames):
-    cdef Py_ssize_t n = PyVectorcall_NARGS(nargsf), i
-    cdef object kids = (), op = ""
-    if n > 1 or kwnames != NULL:
-        if n > 1:
-            kids = <object>args[1]
-        if n > 2:
-            op = <object>args[2]
-        if kwnames != NULL:
-            for i in range(len(<tuple>kwnames)):
-                if (<tuple>kwnames)[i] == "_children":
-                    kids = <object>args[n + i]
-                elif (<tuple>kwnames)[i] == "_op":
-                    op = <object>args[n + i]
-        if _makes_custom(kids, op):
+    if PyVectorcall_NARGS(nargsf) > 1 or kwnames != NULL:  # (a leaf's call: not even this)
+        if _vector_makes_custom(args, PyVectorcall_NARGS(nargsf), kwnames):
             return PyObject_Vectorcall(_Custom, args, nargsf, kwnames)
     return _value_vectorcall(t, args, nargsf, kwnames)
+
+
+cdef bint _vector_makes_custom(PyObject **args, Py_ssize_t n, PyObject *kwnames) except -1:
+    cdef Py_ssize_t i
+    cdef object kids = <object>args[1] if n > 1 else (), op = <object>args[2] if n > 2 else ""
+    if kwnames != NULL:
+        for i in range(len(<tuple>kwnames)):
+            if (<tuple>kwnames)[i] == "_children":
+                kids = <object>args[n + i]
+            elif (<tuple>kwnames)[i] == "_op":
+                op = <object>args[n + i]
+    return _makes_custom(kids, op)
 
 
 cdef bint _makes_custom(object kids, object op) noexcept:
