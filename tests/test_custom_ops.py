@@ -222,6 +222,22 @@ def test_a_closure_may_build_graphs_call_backward_and_drop_values() -> None:
     assert y.data == -1.0 and fastgrad.stats()["live_nodes"] < base  # its old graph freed
 
 
+def test_a_closure_may_run_backward_on_the_graph_being_swept() -> None:
+    x = Value(1.5)
+    out = Value(3.0, (x,), 'double')
+    nested: list[bool] = []
+
+    def _backward() -> None:
+        if not nested:  # once: out.backward() inside the sweep that is passing through out
+            nested.append(True)
+            out.backward()  # sets out.grad to 1 and passes it on: x gets 2 here
+        x.grad += 2.0 * out.grad
+    out._backward = _backward
+    y = out * 4.0
+    y.backward()
+    assert (y.grad, out.grad, x.grad) == (1.0, 1.0, 4.0)  # out's 4 was reset by the inner
+
+
 def test_dropped_facades_keep_their_closures_while_needed_then_are_collected() -> None:
     gc.collect()
     base = fastgrad.stats()["live_nodes"]
