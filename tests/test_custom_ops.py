@@ -21,6 +21,15 @@ from fastgrad import Value, nn
 pytestmark = pytest.mark.sanitize  # custom nodes drive the store's pins and hooks
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _collect_custom_graphs() -> Any:
+    """Leave no garbage behind: a dropped graph with custom nodes behind built-in ones
+    takes a collection per such layer, which would otherwise come in a later module."""
+    yield
+    while gc.collect():
+        pass
+
+
 def lecture_ops(V: type) -> dict[str, Callable[[Any], Any]]:
     """tanh, exp and relu as Karpathy's lecture and micrograd's README write them, on the
     Value class V (fastgrad's or micrograd's)."""

@@ -503,7 +503,7 @@ def set_node_limit(limit: int | None) -> None:
     _max_live = checks.node_limit(limit)
 
 
-_BYTES_PER_VALUE = 360  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
+_BYTES_PER_VALUE = 368  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
 
 
 def stats() -> dict[str, int]:
