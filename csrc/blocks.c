@@ -29,7 +29,7 @@ void fg_block_seal(fg_graph *g, fg_block *b)
         fg_id c = b->ids[i];
         if (c != FG_NONE) {
             assert(g->op[c] != FG_FREE);
-            g->refs[c]++;
+            fg_incref(g, c);
             if (g->op[c] != FG_LEAF) /* a node's op never changes while it lives */
                 b->all_leaves = 0;
         } else {

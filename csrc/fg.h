@@ -9,6 +9,14 @@
 
 typedef int32_t fg_id;
 
+/* A branch the hot paths almost never take (a custom node's pin rules): laid out off
+ * the straight line. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FG_UNLIKELY(x) (x)
+#endif
+
 /* Id 0 is never a node: it marks "no operand" in a node and "no node" in a result. */
 #define FG_NONE 0
 
@@ -22,6 +30,8 @@ enum fg_err {
     FG_EOVERFLOW,   /* x ** y overflowed (Python: OverflowError(ERANGE)) */
     FG_ERANGE,      /* exp(x) overflowed (Python: "math range error") */
     FG_EBADOP,      /* an op code no rule knows: the store is corrupt */
+    FG_ECLOSURE,    /* a custom node's backward (user code) failed: its error is the
+                       caller's to report (custom.h) */
 };
 
 /* One code per entry of ops.def, in its order (FG_LEAF first), then FG_NOPS. */

@@ -31,14 +31,20 @@ const fg_release_fn fg_release_rules[FG_NOPS] = {
 #include "ops.def"
 };
 
-/* Every op's forward is a rule here, so a recorded graph can replay it: a node whose
- * forward is user code (a kind of op whose rule the core cannot run) is 0. */
+/* A recorded graph replays a node by its op's forward rule; a node whose forward is
+ * user code (FG_USER) cannot be replayed. */
 const uint8_t fg_op_replays[FG_NOPS] = {
 #define FG_NULLARY(code, label) [FG_##code] = 1,
 #define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = 1,
 #define FG_NARY(code, label, name) [FG_##code] = 1,
+#define FG_USER(code, label, name) [FG_##code] = 0,
 #include "ops.def"
 };
+
+int fg_local_backward(fg_graph *g, fg_id id)
+{
+    return fg_backward_node(g, id);
+}
 
 /* Slot k of a scalar node: its node operands kids.bin.a (then .b if arity is 2), with
  * the folded constant placed at `at` among them (-1: none). */

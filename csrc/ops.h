@@ -10,6 +10,7 @@
 
 #include <math.h>
 
+#include "custom.h"
 #include "nary.h"
 #include "net.h"
 
@@ -144,8 +145,9 @@ static inline void fg_act_backward(int act, double out, double gr, double *ga)
 }
 
 /* Accumulate node id's local derivatives, times its grad, into its operands' grads.
- * Inline: it is the body of the backward sweep's loop. */
-static inline void fg_backward_node(fg_graph *g, fg_id id)
+ * FG_OK, or FG_ECLOSURE from a custom node's closure. Inline: it is the body of the
+ * backward sweep's loop (where only FG_CUSTOM's case can fail, it costs no test). */
+static inline int fg_backward_node(fg_graph *g, fg_id id)
 {
     double *data = g->data, *grad = g->grad;
     const double out = data[id], gr = grad[id], c = g->cst[id];
@@ -163,12 +165,17 @@ static inline void fg_backward_node(fg_graph *g, fg_id id)
         break;                                                          \
     }
 #define FG_NARY(code, label, name) case FG_##code: fg_##name##_backward(g, id); break;
+#define FG_USER(code, label, name) case FG_##code: return fg_##name##_backward(g, id);
 #include "ops.def"
 #undef GA
 #undef GB
     default: FG_BAD_OP();
     }
+    return FG_OK;
 }
+
+/* fg_backward_node, not inline: Value._backward() on one node, as a lecture runs it. */
+int fg_local_backward(fg_graph *g, fg_id id);
 
 /* Slot k of node id in operand order, constants included (Value._operands): 1, with
  * *node the operand there, or FG_NONE and *c the constant folded in; 0 past the last. */

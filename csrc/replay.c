@@ -7,7 +7,7 @@
 static void hold(fg_graph *g, const fg_id *ids, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        g->refs[ids[i]]++;
+        fg_incref(g, ids[i]);
 }
 
 static void let_go(fg_graph *g, const fg_id *ids, size_t n)
@@ -100,7 +100,8 @@ void fg_program_backward(fg_graph *g, const fg_program *p)
 {
     size_t start = 0;
     for (int32_t r = 0; r < p->nroots; r++) {
-        fg_sweep(g, p->roots[r], p->sweep + start, p->sweep_end[r] - start);
+        /* a program holds no custom node (fg_op_replays), so the sweep cannot fail */
+        (void)fg_sweep(g, p->roots[r], p->sweep + start, p->sweep_end[r] - start);
         start = p->sweep_end[r];
     }
 }

@@ -411,6 +411,8 @@ void fg_release(fg_graph *g, fg_id head)
         settle(g);
     else if (g->freed >= g->recheck_at)
         keep_recent(g);
+    if (FG_UNLIKELY(g->unpin_head != FG_NONE)) /* last: it may run user code, which */
+        fg_custom_unpin_queued(g);               /* may release again */
 }
 
 /* Whether no node lives in the current chunk (not counted while it is current). */

@@ -10,7 +10,8 @@
  * need them (store.c's settle).
  *
  * The store knows no op beyond fg.h: an n-ary node's operands are released by the
- * rule the op table hands fg_init. Nothing here knows about Python: the owner is an
+ * rule the op table hands fg_init; where an FG_CUSTOM node's count moves, it calls that
+ * op's pin rules (custom.h), which decide whether the store holds its owner. Nothing here knows about Python: the owner is an
  * opaque pointer the caller keeps in the node so it can find "the" object for an id;
  * the store never follows it. Not thread-safe: one graph is used by one thread at a
  * time (the caller's lock).
@@ -25,7 +26,9 @@
 #define FG_LEAF_STAMP UINT32_MAX
 
 /* Per-node flags. */
-#define FG_FLAG_LABEL 1 /* the owner keeps a label to drop when the node dies */
+#define FG_FLAG_LABEL 1  /* the owner keeps a label to drop when the node dies */
+#define FG_FLAG_PINNED 2 /* FG_CUSTOM: the store holds the owner (custom.h) */
+#define FG_FLAG_UNPIN 4  /* FG_CUSTOM: on the list of pins to look at again */
 
 /* Bytes of a cell: a record of two pointers (a dot's operand pair). */
 #define FG_CELL_BYTES (2 * sizeof(void *))
@@ -100,7 +103,8 @@ typedef struct fg_peak {
  * - live counts the nodes; chunk live counts are exact for every chunk but the
  *   current one; in_use counts the CUR, FULL and PARTIAL chunks;
  * - refs[id] == the operand slots naming id (in nodes and sealed blocks), plus one if
- *   owner[id] != NULL, plus one per recorded program naming it (replay.h); it is 0 only for a node just made without an owner, which a
+ *   owner[id] != NULL, plus one per recorded program or running custom sweep naming it
+ *   (replay.h, sweep.c); it is 0 only for a node just made without an owner, which a
  *   parent takes or fg_discard frees before the caller returns;
  * - visit[FG_NONE].stamp == FG_LEAF_STAMP ("no operand" passes for a leaf), and so
  *   does every leaf's; a node's op never changes while it lives. */
@@ -146,6 +150,15 @@ struct fg_graph {
 
     /* called for a node with FG_FLAG_LABEL as it is freed */
     void (*drop_label)(fg_id id);
+
+    /* FG_CUSTOM's hooks, installed by the facade (custom.h): the node's backward (the
+     * owner's closure; nonzero if it failed), and taking or letting go of a reference
+     * on an owner (the latter may run any user code) */
+    int (*run_backward)(fg_graph *g, fg_id id);
+    void (*pin_owner)(void *owner);
+    void (*unpin_owner)(void *owner);
+    fg_id unpin_head;       /* custom nodes whose pin to look at again, FG_NONE if none */
+    size_t custom_walked;   /* custom nodes the last topological walk ordered */
 
     /* per op: its release rule, NULL where the operands are kids.bin.a and .b */
     const fg_release_fn *release_rules;
@@ -196,6 +209,20 @@ static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
     return id;
 }
 
+/* FG_CUSTOM's pin rules (custom.c), which the reference counting below calls: look at
+ * whether custom node id's owner should be held now; and let go of the owners no
+ * longer needed (may run any user code: never inside a release). */
+void fg_custom_repin(fg_graph *g, fg_id id);
+void fg_custom_unpin_queued(fg_graph *g);
+
+/* One more reference on node id (an operand slot, a program, a sweep). */
+static inline void fg_incref(fg_graph *g, fg_id id)
+{
+    assert(g->op[id] != FG_FREE);
+    if (FG_UNLIKELY(++g->refs[id] > 1 && g->op[id] == FG_CUSTOM))
+        fg_custom_repin(g, id);
+}
+
 /* A new node with op, data and operands a, b (FG_NONE for none) and constant c.
  * Takes a reference on each operand; the new node's count is 1 if owner is given,
  * else 0 (a parent must take it). Returns FG_NONE when the store cannot grow. */
@@ -209,8 +236,8 @@ static inline fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, 
     g->cst[id] = c;
     g->kids[id].bin.a = a;
     g->kids[id].bin.b = b;
-    if (a != FG_NONE) g->refs[a]++;
-    if (b != FG_NONE) g->refs[b]++;
+    if (a != FG_NONE) fg_incref(g, a);
+    if (b != FG_NONE) fg_incref(g, b);
     return id;
 }
 
@@ -227,6 +254,9 @@ static inline void fg_decref(fg_graph *g, fg_id id)
     if (--g->refs[id] == 0) {
         g->visit[id].next_dead = FG_NONE; /* the worklist ends after it */
         fg_release(g, id);
+    } else if (FG_UNLIKELY(g->op[id] == FG_CUSTOM)) {
+        fg_custom_repin(g, id);
+        fg_custom_unpin_queued(g);
     }
 }
 
@@ -238,6 +268,8 @@ static inline void fg_release_push(fg_graph *g, fg_id id, fg_id *head)
     if (--g->refs[id] == 0) {
         g->visit[id].next_dead = *head;
         *head = id;
+    } else if (FG_UNLIKELY(g->op[id] == FG_CUSTOM)) {
+        fg_custom_repin(g, id); /* an unpin waits for the end of the release */
     }
 }
 

@@ -73,6 +73,7 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
     if (fg_reserve_scratch(g, (size_t)g->live + 1))
         return -1;
     w.sp = 0;
+    g->custom_walked = 0;
     w.epoch = next_epoch(g);
     w.stamp = (uint32_t)w.epoch;
     for (size_t r = 0; r < nroots; r++) {
@@ -121,11 +122,33 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
     return (ptrdiff_t)n;
 }
 
-void fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n)
+int fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n)
 {
     g->grad[root] = 1.0;
-    while (n--)
-        fg_backward_node(g, order[n]);
+    while (n--) {
+        int err = fg_backward_node(g, order[n]);
+        if (err)
+            return err;
+    }
+    return FG_OK;
+}
+
+/* A sweep that calls custom nodes' closures, which may run any user code: a backward()
+ * of its own (which reuses g->order), new nodes (the node arrays may move: every rule
+ * reads them afresh) or dropped ones (a trim frees the scratch). So it sweeps its own
+ * copy of the order, and holds root, and so every node of the order, until done. */
+static int sweep_custom(fg_graph *g, fg_id root, size_t n)
+{
+    fg_id *order = malloc((n + 1) * sizeof *order);
+    int err;
+    if (!order)
+        return FG_ENOMEM;
+    memcpy(order, g->order, n * sizeof *order);
+    fg_incref(g, root);
+    err = fg_sweep(g, root, order, n);
+    free(order);
+    fg_decref(g, root); /* the graph may die here, if the user code let go of it */
+    return err;
 }
 
 int fg_backward(fg_graph *g, fg_id root)
@@ -133,6 +156,8 @@ int fg_backward(fg_graph *g, fg_id root)
     ptrdiff_t n = fg_topological_order(g, &root, 1);
     if (n < 0)
         return FG_ENOMEM;
+    if (g->custom_walked)
+        return sweep_custom(g, root, (size_t)n);
     fg_sweep(g, root, g->order, (size_t)n);
     if (g->scratch_cap > FG_SCRATCH_KEEP) /* a big graph's scratch is not kept around */
         fg_free_scratch(g);

@@ -6,8 +6,9 @@
 #include "blocks.h"
 
 /* micrograd's rule: set root's grad to 1 and add d(root)/d(node) into the grad of
- * every node root depends on. Iterative: no depth limit. FG_OK or FG_ENOMEM (then
- * no grad has changed). */
+ * every node root depends on. Iterative: no depth limit. FG_OK; FG_ENOMEM (then no
+ * grad has changed); or FG_ECLOSURE: a custom node's closure failed, and the sweep
+ * stopped there (the nodes before it have passed their grads on, as in micrograd). */
 int fg_backward(fg_graph *g, fg_id root);
 
 /* The topological order below roots[0 .. nroots) (each node once, operands first,
@@ -15,8 +16,9 @@ int fg_backward(fg_graph *g, fg_id root);
 ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots);
 
 /* backward()'s sweep over root's topological order[0 .. n): root's grad set to 1,
- * then each node's local derivatives passed down, from the last. */
-void fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n);
+ * then each node's local derivatives passed down, from the last. FG_OK, or
+ * FG_ECLOSURE from a custom node (order must then be the caller's own: fg_backward). */
+int fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n);
 
 /* One topological walk: the depth-first stack is g->walk[0 .. sp). */
 typedef struct fg_walk {

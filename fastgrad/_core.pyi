@@ -1,5 +1,5 @@
 """Type stubs for the compiled backend (fastgrad/_core.pyx and the .pxi files it includes)."""
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, SupportsFloat
 
 import numpy as np
@@ -17,9 +17,12 @@ class Value:
     data: float
     grad: float
     label: str
-    def __init__(self, data: SupportsFloat, label: str = "") -> None: ...
+    def __init__(self, data: SupportsFloat, _children: Iterable[Value] = (), _op: str = "",
+                 label: str = "") -> None: ...
     @property
     def _op(self) -> str: ...
+    _backward: Callable[[], None]  # settable on a custom node only
+    def _local_backward(self) -> None: ...
     @property
     def _prev(self) -> set[Value]: ...
     @property

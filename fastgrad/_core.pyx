@@ -16,12 +16,13 @@ Rule for all of them: never hold a pointer into the store (G.data, ...) across
 anything that can run Python code or allocate a node: both may move the arrays.
 """
 cimport cython
-from cpython.exc cimport PyErr_Fetch, PyErr_Restore
+from cpython.exc cimport PyErr_Fetch, PyErr_Occurred, PyErr_Restore
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_Check
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_AsDouble, PyLong_Check
-from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport PyObject, PyTypeObject, newfunc
+from cpython.ref cimport Py_INCREF, Py_XDECREF, Py_XINCREF
+from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.stdint cimport int32_t
 from libc.stdlib cimport calloc, free, malloc
 
@@ -91,6 +92,8 @@ cdef int _raise(int err) except -1:
         raise OverflowError("math range error")
     if err == FG_EBADOP:
         raise SystemError("fastgrad: a node has an op code no rule knows (corrupt store)")
+    if err == FG_ECLOSURE and PyErr_Occurred():
+        return -1  # a custom node's closure raised: its exception goes on
     raise MemoryError(checks.NO_ROOM)
 
 

@@ -8,7 +8,7 @@ cdef extern from "fg.h" nogil:
 
     enum fg_err:
         FG_OK, FG_ENOMEM, FG_EZERODIV, FG_EPOWZERO, FG_EDOMAIN, FG_EOVERFLOW, FG_ERANGE,
-        FG_EBADOP
+        FG_EBADOP, FG_ECLOSURE
 
 
 cdef extern from "store.h" nogil:
@@ -21,6 +21,9 @@ cdef extern from "store.h" nogil:
         uint8_t *op
         fg_id live
         void (*drop_label)(fg_id id) noexcept
+        int (*run_backward)(fg_graph *g, fg_id id) except -1
+        void (*pin_owner)(void *owner) noexcept
+        void (*unpin_owner)(void *owner) noexcept
 
     ctypedef void (*fg_release_fn)(fg_graph *g, fg_id id, fg_id *head)
 
@@ -58,6 +61,10 @@ cdef extern from "nary.h" nogil:
     double fg_dot_value(const fg_graph *g, const fg_block *w, const fg_block *x)
 
 
+cdef extern from "custom.h" nogil:
+    fg_id fg_custom_new(fg_graph *g, double data, fg_block *kids, void *owner)
+
+
 cdef extern from "net.h" nogil:
     ctypedef struct fg_net_layer:
         int32_t nin, nout, act, first
@@ -90,6 +97,7 @@ cdef extern from "ops.h" nogil:
     int fg_forward(int op, double x, double y, double *res)
     double fg_activate(int act, double x)
     int fg_forward_node(fg_graph *g, fg_id id)
+    int fg_local_backward(fg_graph *g, fg_id id)
     int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
 
 

@@ -36,7 +36,8 @@ cdef class Replay:
             if err:
                 _raise(err)
             if refused != FG_NONE:
-                raise checks.not_replayable(_facade(refused)._op)
+                node = _facade(refused)
+                raise checks.not_replayable(node._op, node.label)
             self.held = True
         finally:
             free(ids)

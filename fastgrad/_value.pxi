@@ -17,7 +17,31 @@ cdef void _drop_label(fg_id id) noexcept:
     PyErr_Restore(t, v, tb)
 
 
+# A custom node's hooks (csrc/custom.h): its closure, and the store's references on
+# its facade. The closure may raise: backward() then raises it (_raise, FG_ECLOSURE).
+cdef int _run_backward(fg_graph *g, fg_id id) except -1:
+    cdef void *o = fg_owner(g, id)
+    if o != NULL and type(<object>o) is _Custom:  # (a facade the collector is tearing
+        (<_Custom>o).closure()                    # down passes nothing back)
+    return 0
+
+
+cdef void _pin_owner(void *o) noexcept:
+    Py_XINCREF(<PyObject *>o)
+
+
+cdef void _unpin_owner(void *o) noexcept:
+    Py_XDECREF(<PyObject *>o)
+
+
 G.drop_label = _drop_label
+G.run_backward = _run_backward
+G.pin_owner = _pin_owner
+G.unpin_owner = _unpin_owner
+
+
+def _nothing() -> None:
+    """A custom node's _backward until one is set: it passes nothing back (micrograd's)."""
 
 
 cdef inline object _cmp_operand(object other):
@@ -35,12 +59,32 @@ cdef class Value:
         """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
         return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
 
-    def __init__(self, data, label: str = ""):
+    def __init__(self, data, _children=(), _op="", label=""):
         cdef double x = _to_double(data)
-        cdef fg_id old = self.id
-        cdef fg_id id = fg_leaf(&G, x, <void *>self)
-        if id == FG_NONE:
-            _raise(FG_ENOMEM)
+        cdef tuple kids = (<tuple>_children if type(_children) is tuple  # a leaf's: no call
+                           else checks.children(_children))
+        cdef fg_id old, id
+        cdef bint custom
+        if not isinstance(_op, str):
+            raise checks.bad_op(_op)
+        if not isinstance(label, str):
+            raise checks.bad_label(label)
+        custom = len(kids) > 0 or len(<str>_op) > 0
+        old = self.id  # read after every conversion: they run Python, which may init self
+        if old != FG_NONE and (custom or G.op[old] == FG_CUSTOM):
+            raise checks.custom_reinit()
+        if custom and type(self) is not _Custom:
+            raise checks.custom_type(type(self))
+        if custom and not fastgrad_grad_off:
+            id = _custom_node(<_Custom>self, x, kids)
+            (<_Custom>self).kids = kids  # no Python ran since the node took them
+            (<_Custom>self).op = _op
+        else:  # a leaf; a custom node under no_grad too, which keeps no children
+            id = fg_leaf(&G, x, <void *>self)
+            if id == FG_NONE:
+                _raise(FG_ENOMEM)
+        if custom:
+            (<_Custom>self).closure = _nothing
         self.id = id
         if old != FG_NONE:  # __init__ called again on a live Value
             fg_disown(&G, old)
@@ -92,10 +136,33 @@ cdef class Value:
         cdef int op = G.op[id]
         if op == FG_POWC:
             return checks.pow_label(G.cst[id])
+        if op == FG_CUSTOM:
+            return _custom_of(id).op
         if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
             op = fg_head_act(&G, id)
             return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
         return _OP_NAMES[op]
+
+    @property
+    def _backward(self):
+        """micrograd's no-argument callable: this node's local backward, once (its grad
+        times the local derivatives, added into its operands' grads). A custom node's
+        is the closure set on it (micrograd's recipe); other nodes keep their own."""
+        if type(self) is _Custom and (<_Custom>self).closure is not None:
+            return (<_Custom>self).closure
+        return self._local_backward
+
+    @_backward.setter
+    def _backward(self, f) -> None:
+        if type(self) is not _Custom or (<_Custom>self).closure is None:
+            raise checks.not_custom(self)
+        (<_Custom>self).closure = f  # under no_grad its node is a leaf: never called
+
+    def _local_backward(self) -> None:
+        """This node's local backward once, as backward() applies it (_backward)."""
+        cdef int err = fg_local_backward(&G, _node_of(self))
+        if err:
+            _raise(err)
 
     @property
     def _prev(self) -> set:
@@ -274,6 +341,103 @@ cdef class Value:
         cdef int err = fg_forward_node(&G, _node_of(self))
         if err:
             _raise(err)
+
+
+@cython.auto_pickle(False)  # pickles as a Value does: a leaf (Value.__reduce__)
+cdef class _Custom(Value):
+    """The facade of a custom node (Value(data, _children, _op), csrc/custom.h), which
+    Value() makes when given children or an op. It keeps what the node needs: the op,
+    the children's facades (so the collector sees the graph between custom nodes) and
+    the _backward closure. Tracked by the collector, unlike Value: the lecture's closure
+    captures its own node, a cycle only the collector can free."""
+
+    cdef object closure  # None for a facade made without children and op
+    cdef str op
+    cdef tuple kids
+
+
+# Value() picks the facade type by its arguments, before __init__ runs: _Custom where
+# children or an op are given (a sized empty collection of children and an empty op
+# make a leaf). Both ways of calling the type are covered: Cython's vectorcall (what a
+# call from Python uses) and tp_new (type.__call__). A built-in op's node never comes
+# this way (_new calls the original tp_new).
+cdef extern from "Python.h":
+    ctypedef object (*vectorcallfunc)(object, PyObject **, size_t, PyObject *)
+    ctypedef struct _VectorcallType "PyTypeObject":
+        vectorcallfunc tp_vectorcall
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    object PyObject_Vectorcall(object f, PyObject **args, size_t nargsf, PyObject *kwnames)
+
+cdef newfunc _value_tp_new = (<PyTypeObject *>Value).tp_new
+cdef vectorcallfunc _value_vectorcall = (<_VectorcallType *>Value).tp_vectorcall
+
+
+cdef object _make_value(type t, PyObject *args, PyObject *kwds):
+    if t is Value and (PyTuple_GET_SIZE(<object>args) > 1 or kwds != NULL):
+        if _args_make_custom(<tuple>args, <dict>kwds if kwds != NULL else None):
+            t = _Custom
+    return _value_tp_new(t, args, kwds)
+
+
+cdef bint _args_make_custom(tuple a, dict k) except -1:
+    return _makes_custom(a[1] if len(a) > 1 else k.get("_children", ()) if k else (),
+                         a[2] if len(a) > 2 else k.get("_op", "") if k else "")
+
+
+cdef object _call_value(object t, PyObject **args, size_t nargsf, PyObject *kwnames):
+    if PyVectorcall_NARGS(nargsf) > 1 or kwnames != NULL:  # (a leaf's call: not even this)
+        if _vector_makes_custom(args, PyVectorcall_NARGS(nargsf), kwnames):
+            return PyObject_Vectorcall(_Custom, args, nargsf, kwnames)
+    return _value_vectorcall(t, args, nargsf, kwnames)
+
+
+cdef bint _vector_makes_custom(PyObject **args, Py_ssize_t n, PyObject *kwnames) except -1:
+    cdef Py_ssize_t i
+    cdef object kids = <object>args[1] if n > 1 else (), op = <object>args[2] if n > 2 else ""
+    if kwnames != NULL:
+        for i in range(len(<tuple>kwnames)):
+            if (<tuple>kwnames)[i] == "_children":
+                kids = <object>args[n + i]
+            elif (<tuple>kwnames)[i] == "_op":
+                op = <object>args[n + i]
+    return _makes_custom(kids, op)
+
+
+cdef bint _makes_custom(object kids, object op) noexcept:
+    if type(kids) is tuple or type(kids) is list:
+        return len(kids) > 0 or (type(op) is str and len(<str>op) > 0)
+    return True
+
+
+(<PyTypeObject *>Value).tp_new = <newfunc>_make_value
+if _value_vectorcall != NULL:
+    (<_VectorcallType *>Value).tp_vectorcall = <vectorcallfunc>_call_value
+
+
+cdef inline _Custom _custom_of(fg_id id):
+    """The facade of custom node id: it has one as long as it lives (custom.h)."""
+    return <_Custom>fg_owner(&G, id)
+
+
+cdef fg_id _custom_node(_Custom self, double x, tuple kids) except FG_NONE:
+    """A custom node of data x over kids (Values), owned by self."""
+    cdef Py_ssize_t i, n = len(kids)
+    cdef fg_block *b
+    cdef fg_id id
+    for i in range(n):  # every check first: from the block on, no Python runs
+        if not isinstance(kids[i], Value):
+            raise checks.not_a_child(kids[i])
+        _node_of(<Value>kids[i])
+    b = fg_block_new(&G, <int32_t>n)
+    if b == NULL:
+        raise MemoryError("fastgrad: cannot allocate an operand block")
+    for i in range(n):
+        fg_block_fill(b, <int32_t>i, (<Value>kids[i]).id, 0.0)
+    id = fg_custom_new(&G, x, b, <void *>self)
+    if id == FG_NONE:
+        fg_block_drop(&G, b)
+        _raise(FG_ENOMEM)
+    return id
 
 
 # -- making nodes ----------------------------------------------------------------------
@@ -479,6 +643,6 @@ def is_grad_enabled() -> bool:
 
 def _restore(double data, double grad, str label) -> Value:
     """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
-    cdef Value v = Value(data, label)
+    cdef Value v = Value(data, label=label)
     G.grad[v.id] = grad
     return v

@@ -64,6 +64,48 @@ def bad_label(value: Any) -> TypeError:
     return TypeError(f"label must be a str, not {type(value).__name__}")
 
 
+def children(kids: Any) -> tuple[Any, ...]:
+    """Value(data, _children, _op)'s children as a tuple (each backend checks that they
+    are Values: not_a_child); TypeError if they are not iterable (None, a number)."""
+    try:
+        it = iter(kids)
+    except TypeError:
+        raise TypeError("Value: _children must be an iterable of Values, not "
+                        f"{type(kids).__name__}") from None
+    return tuple(it)
+
+
+def not_a_child(x: Any) -> TypeError:
+    """The error for a child of Value(data, _children, _op) that is no Value."""
+    return TypeError(f"Value: _children must hold Values only, not {type(x).__name__}")
+
+
+def bad_op(value: Any) -> TypeError:
+    """The error for an _op that is no str."""
+    return TypeError(f"Value: _op must be a str, not {type(value).__name__}")
+
+
+def custom_reinit() -> TypeError:
+    """The error for __init__ run again on a Value where either the old or the new
+    node is a custom one (its closure and its users are tied to the node)."""
+    return TypeError("Value.__init__: a custom node (made with _children or _op) "
+                     "cannot be made again, nor a Value made again into one")
+
+
+def custom_type(t: type) -> TypeError:
+    """The error for a custom node made on a facade other than Value's own (a
+    subclass, or Value.__new__ then __init__ on the compiled core)."""
+    return TypeError(f"Value(data, _children, _op): a custom node is made by calling "
+                     f"Value itself, not through {t.__name__}.__new__")
+
+
+def not_custom(v: Any) -> AttributeError:
+    """The error for assigning _backward to a node that is no custom node."""
+    return AttributeError(
+        "_backward can be set only on a custom node, one made with "
+        "Value(data, _children, _op); a leaf or a built-in op's node keeps its own")
+
+
 def pow_label(c: float) -> str:
     """The op label of `x ** c`, c folded into the node: `**2`, or `**0.5`."""
     return f"**{int(c)}" if c.is_integer() and abs(c) < 2.0 ** 53 else f"**{c}"
@@ -238,10 +280,13 @@ def input_not_a_leaf(k: int) -> ValueError:
                       "Values); inputs are the leaves forward() writes")
 
 
-def not_replayable(op: str) -> ValueError:
-    """The error for a graph holding a node (labelled op) a replay cannot recompute."""
-    return ValueError(f"compile: the graph holds a node ({op!r}) whose forward is user "
-                      "code, which a replay cannot recompute")
+def not_replayable(op: str, label: str = "") -> ValueError:
+    """The error for a graph holding a node (op string op, label label) a replay
+    cannot recompute: a custom node."""
+    name = f"{op!r}" + (f", label {label!r}" if label else "")
+    return ValueError(f"compile: the graph holds a custom node ({name}) whose forward is "
+                      "user code, which a replay cannot recompute; build that graph "
+                      "anew each step instead")
 
 
 def replay_failed() -> RuntimeError:

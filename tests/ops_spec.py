@@ -155,6 +155,18 @@ def _hidden(m: Any, a: Any, b: Any, c: Any) -> Any:
     return next(v for v in _network(m, a, b, c)._prev if all(v is not p for p in (a, b, c)))
 
 
+def _custom(m: Any, a: Any, b: Any) -> Any:
+    """micrograd's custom op as lectures write it, here a * b (its `_op` left empty, as
+    the table's label: a lecture's string is its own)."""
+    out = m.Value(a.data * b.data, (a, b), "")
+
+    def _backward() -> None:
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+    out._backward = _backward
+    return out
+
+
 def _unary(code: str, label: str, method: str, forward: Rule, derivative: Rule,
            **kw: Any) -> Op:
     kw.setdefault("points", UNARY_POINTS)
@@ -235,6 +247,7 @@ OPS: tuple[Op, ...] = (
     Op("net", "mlp", "*", ("mlp",), build=_hidden, points=((0.3, -0.4, 0.9),), fuzz=("mlp",)),
     Op("head", "dot", "*", ("mlp",), build=_network, points=((0.3, -0.4, 0.9),),
        fuzz=("mlp",)),
+    Op("custom", "", "*", ("Value",), build=_custom, points=((0.3, -0.4),)),
 )
 
 BY_CODE = {op.code: op for op in OPS}

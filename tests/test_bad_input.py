@@ -104,11 +104,23 @@ def case(name: str, fn: Callable[[World], Any], error: type, match: str, *marks:
 
 
 W0 = "layers.0.weight"
+NOT_ITERABLE = "_children must be an iterable"
 NOT_A_SCALAR = "0-dimensional|length-1"  # numpy's float(array) message: 2.1 on | 2.0 (Python 3.9)
 CASES = [
     # -- engine: labels, n-ary calls, bulk kernels --------------------------------------
-    case("Value label int", lambda w: Value(1.0, 3), TypeError, "label"),
-    case("Value label None", lambda w: Value(1.0, None), TypeError, "label"),
+    case("Value label int", lambda w: Value(1.0, label=3), TypeError, "label"),
+    case("Value label None", lambda w: Value(1.0, label=None), TypeError, "label"),
+    case("Value label 4th positional int", lambda w: Value(1.0, (), "", 3), TypeError, "label"),
+    case("Value children None", lambda w: Value(1.0, None), TypeError, NOT_ITERABLE),
+    case("Value children a number", lambda w: Value(1.0, 3), TypeError, NOT_ITERABLE),
+    case("Value children a str label", lambda w: Value(1.0, "b"), TypeError, "hold Values"),
+    case("Value child a float", lambda w: Value(1.0, (w.a, 2.0), "+"), TypeError, "not float"),
+    case("Value child None", lambda w: Value(1.0, [None]), TypeError, "not NoneType"),
+    case("Value op int", lambda w: Value(1.0, (w.a,), 3), TypeError, "_op must be a str"),
+    case("_backward set on a leaf", lambda w: setattr(w.a, "_backward", lambda: None),
+         AttributeError, "only on a custom node"),
+    case("_backward set on a built-in node", lambda w: setattr(w.a * 2, "_backward", lambda: None),
+         AttributeError, "only on a custom node"),
     case("label = bytes", lambda w: setattr(w.a, "label", b"x"), TypeError, "label"),
     case("Value(array of 2)", lambda w: Value(np.ones(2)), TypeError, NOT_A_SCALAR),
     case("sum of nested lists", lambda w: fastgrad.sum([[w.a]]), TypeError, "list"),

@@ -56,7 +56,7 @@ def test_value_rejects_non_numbers(bad) -> None:
 def test_label() -> None:
     v = Value(1.0, label="w")
     assert v.label == "w"
-    assert Value(1.0, "b").label == "b"
+    assert Value(1.0, (), "", "b").label == "b"  # micrograd's lecture signature
     v.label = "w2"
     assert v.label == "w2"
 

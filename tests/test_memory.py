@@ -255,7 +255,9 @@ def test_a_dead_graph_gives_the_store_back_whichever_node_dies_last(high_id: str
         if name in ("base", "grown", "again", "dead again"):
             continue
         assert point["live"] == base["live"] + (high_id != "first" and name != "logged dropped")
-        assert point["reserved"] <= base["reserved"] + keep + 360, (name, points)
+        # one live node more than at base while the logged Value lives
+        one_node = fastgrad.stats()["node_bytes"]
+        assert point["reserved"] <= base["reserved"] + keep + one_node, (name, points)
         if FAST and not UNDER_MEMORY_TOOL:
             assert point["rss"] - base["rss"] < keep + 2 * MiB, (name, points)
     if high_id == "never":

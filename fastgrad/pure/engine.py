@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import operator
 import threading
+from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple
 
 from fastgrad import checks, elementwise
@@ -66,31 +67,60 @@ def _noop(out: Value) -> None:
     pass
 
 
+def _nothing() -> None:
+    """A custom node's _backward until one is set: it passes nothing back (micrograd's)."""
+
+
+def _run_closure(out: Value) -> None:
+    """A custom node's local backward: the closure set on it."""
+    out._closure()  # type: ignore[misc]  # a custom node's is never None
+
+
+_NO_CHILDREN: tuple[Value, ...] = ()
+
+
 class Value:
     """A scalar and its gradient, remembering how it was computed."""
 
-    __slots__ = ("_data", "_grad", "_backward", "_rule", "_children", "_op", "_args",
-                 "_label", "__weakref__")
+    __slots__ = ("_data", "_grad", "_local", "_rule", "_children", "_op", "_args",
+                 "_label", "_closure", "__weakref__")
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
         return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
 
-    def __init__(self, data: Any, label: str = "") -> None:
+    def __init__(self, data: Any, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
+                 label: str = "") -> None:
         global _live_nodes
         x = as_float(data)
+        kids = _NO_CHILDREN if _children is _NO_CHILDREN else checks.children(_children)
+        for kid in kids:
+            if not isinstance(kid, Value):
+                raise checks.not_a_child(kid)
+        if not isinstance(_op, str):
+            raise checks.bad_op(_op)
         if not isinstance(label, str):
             raise checks.bad_label(label)
+        custom = bool(kids) or bool(_op)  # micrograd's custom op (the closure comes next)
+        if hasattr(self, "_label") and (custom or self._closure is not None):
+            raise checks.custom_reinit()
         if _live_nodes >= _max_live:
             raise MemoryError(checks.NO_ROOM)
         self._data = x
         self._grad = 0.0
-        self._backward: Callable[[Value], None] = _noop
+        # the node's local backward, taking the node (_backward is micrograd's callable)
+        self._local: Callable[[Value], None] = _noop
         # the forward rule on the operands' values (_operands' order), what _recompute
-        # runs; None for a leaf
+        # runs; None for a leaf and a custom node
         self._rule: Callable[..., float] | None = None
         self._children: tuple[Value, ...] = ()
         self._args: tuple | None = None  # the operands with constants, where not _children
         self._op = ""
+        # a custom node's _backward, the user's closure; None for any other node
+        self._closure: Callable[[], None] | None = _nothing if custom else None
+        if custom and not getattr(_mode, "grad_off", False):  # else a leaf, as any op's
+            self._children = kids
+            self._op = _op
+            self._local = _run_closure
         if not hasattr(self, "_label"):  # counted once fully made (__del__ runs for
             _live_nodes += 1              # failed ones too), and once if made again
         self._label = label
@@ -128,13 +158,30 @@ class Value:
         return out
 
     def _attach(self, backward: Callable[[Value], None]) -> Value:
-        """This node with its backward. The closure takes its node as an argument
+        """This node with its local backward. The closure takes its node as an argument
         rather than capturing it, so no cycle forms and a dropped graph is freed at
         once, without the cycle collector. A leaf (made under no_grad) keeps no
         closure, so it keeps no operand alive."""
         if self._children:
-            self._backward = backward
+            self._local = backward
         return self
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's no-argument callable: this node's local backward, once (its grad
+        times the local derivatives, added into its operands' grads). A custom node's
+        is the closure set on it (micrograd's recipe); other nodes keep their own."""
+        return self._closure if self._closure is not None else self._local_backward
+
+    @_backward.setter
+    def _backward(self, f: Callable[[], None]) -> None:
+        if self._closure is None:
+            raise checks.not_custom(self)
+        self._closure = f  # under no_grad its node is a leaf: never called
+
+    def _local_backward(self) -> None:
+        """This node's local backward once, as backward() applies it (_backward)."""
+        self._local(self)
 
     # -- attributes ------------------------------------------------------------------
     @property
@@ -406,12 +453,12 @@ def sweep(root: Value, topo: list[Value]) -> None:
     every node's closure from the top (a replay runs it over its recorded order)."""
     root._grad = 1.0
     for node in reversed(topo):
-        node._backward(node)
+        node._local(node)
 
 
 def _restore(data: float, grad: float, label: str) -> Value:
     """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
-    v = Value(data, label)
+    v = Value(data, label=label)
     v.grad = grad
     return v
 
@@ -456,7 +503,7 @@ def set_node_limit(limit: int | None) -> None:
     _max_live = checks.node_limit(limit)
 
 
-_BYTES_PER_VALUE = 360  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
+_BYTES_PER_VALUE = 368  # sys.getsizeof of a Value, its closure and cells, a 2-tuple
 
 
 def stats() -> dict[str, int]:

@@ -13,13 +13,12 @@ from typing import Any
 from collections.abc import Sequence
 
 from fastgrad import checks
-from fastgrad.pure.engine import Value, _topological_order, sweep
+from fastgrad.pure.engine import Value, _run_closure, _topological_order, sweep
 
 
 def replayable(node: Value) -> bool:
-    """Can a replay recompute node: a leaf, or a node with its op's forward rule (not
-    one whose forward is user code)?"""
-    return node._rule is not None or not node._children
+    """Can a replay recompute node: not a custom node, whose forward is user code?"""
+    return node._local is not _run_closure
 
 
 class Replay:
@@ -32,7 +31,7 @@ class Replay:
             if not isinstance(v, Value):
                 raise checks.not_a_value(v)
         for k, v in enumerate(inputs):
-            if v._children:
+            if v._children or not replayable(v):  # (a custom node without children)
                 raise checks.input_not_a_leaf(k)
         self._roots: list[Value] = list(outputs)
         self._inputs: list[Value] = list(inputs)
@@ -41,12 +40,13 @@ class Replay:
         self._nodes: list[Value] = []  # every node but the leaves once, operands first
         for order in self._orders:
             for node in order:  # (an empty sum has no operands, and is no leaf)
-                if node not in seen and (node._children or node._rule is not None):
+                if node not in seen and (node._children or node._rule is not None
+                                         or not replayable(node)):
                     seen.add(node)
                     self._nodes.append(node)
         for node in self._nodes:
             if not replayable(node):
-                raise checks.not_replayable(node._op)
+                raise checks.not_replayable(node._op, node._label)
         self._failed = False
 
     def forward(self, values: Sequence[float] | None = None) -> None:
