@@ -52,7 +52,8 @@ static void set_flags(fg_net *net)
         net->no_constants &= net->rows[u]->no_constants;
         net->disjoint_runs &= net->rows[u]->consecutive;
     }
-    net->disjoint_runs = net->disjoint_runs && !shares_a_node(net);
+    net->distinct_rows = !shares_a_node(net);
+    net->disjoint_runs = net->disjoint_runs && net->distinct_rows;
     net->lo = net->hi = net->rows[0]->ids[0];
     for (int32_t u = 0; net->disjoint_runs && u < net->layer[0].nout; u++) {
         const fg_block *row = net->rows[u];

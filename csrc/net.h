@@ -36,8 +36,9 @@ typedef struct fg_net {
     int32_t units;             /* neurons in all layers */
     uint8_t hidden_all_leaves; /* every hidden row is leaves only: the walk skips them */
     uint8_t no_constants;      /* no row holds a constant */
-    uint8_t disjoint_runs;     /* every row consecutive (fg_block), and no node fills two
-                                  slots of the rows: their data and grads are arrays */
+    uint8_t distinct_rows;     /* no node fills two slots of the rows */
+    uint8_t disjoint_runs;     /* that, and every row consecutive (fg_block): their data
+                                  and grads are arrays */
     fg_id lo, hi;              /* with disjoint_runs: the least and greatest id in the
                                   first layer's rows */
     fg_net_layer *layer;
@@ -99,11 +100,18 @@ void fg_net_eval(const fg_graph *g, const fg_net *net, const fg_block *x, double
 #define FG_WIDE
 #endif
 
+/* Inlined into each copy, with its constants. */
+#if defined(__GNUC__)
+#define FG_INLINE static inline __attribute__((always_inline))
+#else
+#define FG_INLINE static inline
+#endif
+
 #if defined(__GNUC__)
 typedef double fg_v4 __attribute__((vector_size(4 * sizeof(double))));
 #endif
 
-static inline void fg_lanes(double *restrict acc, const double *v, size_t stride,
+FG_INLINE void fg_lanes(double *restrict acc, const double *v, size_t stride,
                             const double *x, size_t xstride, int32_t n, int m)
 {
 #if defined(__GNUC__)
@@ -142,10 +150,10 @@ void fg_net_forward_batch(fg_graph *g, const fg_id *calls, int32_t n, const fg_i
                           double *scratch);
 
 /* How fg_net_backward_batch may run calls[0 .. n): FG_BATCH_CALLS, each call's backward
- * in turn; FG_BATCH_LAYERS, a layer of every call, then the layer below (the rows are
- * runs of distinct nodes and no input is one of them: no grad takes terms from two
- * layers); FG_BATCH_KERNEL, that, and the first layer of all calls in one kernel (every
- * call's inputs as inputs_apart wants them). */
+ * in turn; FG_BATCH_LAYERS, a layer of every call, then the layer below (no node fills
+ * two slots of the rows and no input is one of them: no grad takes terms from two
+ * layers); FG_BATCH_KERNEL, that, and the first layer of all calls in one kernel (no
+ * node fills two input slots of a call). */
 enum { FG_BATCH_CALLS, FG_BATCH_LAYERS, FG_BATCH_KERNEL };
 int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n);
 

@@ -19,11 +19,27 @@ static inline double dot_grad(fg_net_call *t, int act, int32_t u, double out, do
 
 /* FG_DOT's backward for a neuron whose inputs are the hidden neurons below it: their
  * data h and grads gh are on the call. */
+/* back_to_hidden's loop on a row that is a run of distinct nodes: arrays the compiler
+ * is told are disjoint, so it runs a vector of k at a time. */
+FG_WIDE static void back_run(double *restrict gw, const double *restrict dw, double gr,
+                     const double *restrict h, double *restrict gh, int32_t n)
+{
+    for (int32_t k = 0; k < n; k++) {
+        gw[k] += h[k] * gr;
+        gh[k] += dw[k] * gr;
+    }
+    gw[n] += gr;
+}
+
 static inline void back_to_hidden(fg_graph *g, const fg_block *w, double gr, const double *h,
                                   double *gh)
 {
     double *data = g->data, *grad = g->grad;
     int32_t n = w->n - 1, k;
+    if (w->consecutive) {
+        back_run(grad + w->ids[0], data + w->ids[0], gr, h, gh, n);
+        return;
+    }
     if (w->no_constants) { /* the common case, without a test per weight */
         for (k = 0; k < n; k++) {
             fg_id wk = w->ids[k];
@@ -238,13 +254,30 @@ static int compare_ids(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Does no node fill two slots of inputs x? */
+static int distinct_inputs(const fg_block *x)
+{
+    fg_id *ids = malloc(((size_t)x->n + 1) * sizeof *ids);
+    int32_t n = 0, i;
+    if (!ids)
+        return 0; /* cannot tell: assume one does */
+    for (i = 0; i < x->n; i++)
+        if (x->ids[i] != FG_NONE)
+            ids[n++] = x->ids[i];
+    qsort(ids, (size_t)n, sizeof *ids, compare_ids);
+    for (i = 1; i < n && ids[i] != ids[i - 1]; i++)
+        ;
+    free(ids);
+    return i >= n;
+}
+
 int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n)
 {
     const fg_net *s = fg_call_of(g, calls[0])->net;
     size_t nrows = 0, k = 0;
     fg_id *ids;
     int mode = FG_BATCH_KERNEL;
-    if (!s->disjoint_runs)
+    if (!s->distinct_rows)
         return FG_BATCH_CALLS;
     for (int32_t u = 0; u < s->units; u++)
         nrows += (size_t)s->rows[u]->n;
@@ -261,11 +294,26 @@ int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n)
                 mode = FG_BATCH_CALLS;
                 break;
             }
-        if (mode == FG_BATCH_KERNEL && !inputs_apart(s, x))
+        if (mode == FG_BATCH_KERNEL && !distinct_inputs(x))
             mode = FG_BATCH_LAYERS;
     }
     free(ids);
     return mode;
+}
+
+/* fg_lanes into the grads of nodes ids[0 .. m) (FG_NONE: a constant, no grad): each
+ * takes its terms in order, as if added in place. */
+FG_INLINE void lanes_into(double *grad, const fg_id *ids, const double *v, size_t stride,
+                              const double *x, size_t xstride, int32_t n, int m)
+{
+    double acc[FG_LANES];
+    int i;
+    for (i = 0; i < m; i++)
+        acc[i] = ids[i] != FG_NONE ? grad[ids[i]] : 0.0;
+    fg_lanes(acc, v, stride, x, xstride, n, m);
+    for (i = 0; i < m; i++)
+        if (ids[i] != FG_NONE)
+            grad[ids[i]] = acc[i];
 }
 
 /* The first layer of calls[0 .. n) (FG_BATCH_KERNEL) once their dot grads are in
@@ -273,41 +321,36 @@ int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n)
  * input grads in turn, each summing the neurons' terms last neuron first, as
  * back_to_inputs does; then each weight's grad the calls' terms in their order. xd, w:
  * room for n * nin and nout * nin values. */
-FG_WIDE static void first_layer_batch(fg_graph *g, const fg_net *s, const fg_id *calls, int32_t n,
-                              const double *gr, double *xd, double *w)
+FG_WIDE static void first_layer_batch(fg_graph *g, const fg_net *s, const fg_id *calls,
+                                      int32_t n, const double *gr, double *xd, double *w)
 {
     const fg_net_layer *L = &s->layer[0];
     fg_block *const *rows = s->rows + L->first;
     double *grad = g->grad;
-    int32_t nin = L->nin, nout = L->nout, c, j, k, i, m;
+    int32_t nin = L->nin, nout = L->nout, c, j, k, m;
     for (j = 0; j < nout; j++) /* the weights by row, last neuron first */
-        memcpy(w + (size_t)(nout - 1 - j) * (size_t)nin, g->data + rows[j]->ids[0],
-               (size_t)nin * sizeof *w);
+        for (k = 0; k < nin; k++)
+            w[(size_t)(nout - 1 - j) * (size_t)nin + (size_t)k] = fg_block_value(g, rows[j], k);
     for (c = 0; c < n; c++) {
         const fg_block *x = fg_call_of(g, calls[c])->x;
         double *xc = xd + (size_t)c * (size_t)nin;
         for (k = 0; k < nin; k++)
             xc[k] = fg_block_value(g, x, k);
         for (k = 0; k < nin; k += m) {
-            double acc[FG_LANES];
             m = nin - k < FG_LANES ? nin - k : FG_LANES;
-            for (i = 0; i < m; i++)
-                acc[i] = x->ids[k + i] != FG_NONE ? grad[x->ids[k + i]] : 0.0;
-            fg_lanes(acc, w + k, (size_t)nin, gr + c, (size_t)n, nout, m);
-            for (i = 0; i < m; i++)
-                if (x->ids[k + i] != FG_NONE)
-                    grad[x->ids[k + i]] = acc[i];
+            lanes_into(grad, x->ids + k, w + k, (size_t)nin, gr + c, (size_t)n, nout, m);
         }
     }
     for (j = nout - 1; j >= 0; j--) {
-        double *gw = grad + rows[j]->ids[0];
+        const fg_id *ids = rows[j]->ids;
         const double *gj = gr + (size_t)(nout - 1 - j) * (size_t)n;
         for (k = 0; k < nin; k += m) {
             m = nin - k < FG_LANES ? nin - k : FG_LANES;
-            fg_lanes(gw + k, xd + k, (size_t)nin, gj, 1, n, m);
+            lanes_into(grad, ids + k, xd + k, (size_t)nin, gj, 1, n, m);
         }
-        for (c = 0; c < n; c++)
-            gw[nin] += gj[c];
+        if (ids[nin] != FG_NONE)
+            for (c = 0; c < n; c++)
+                grad[ids[nin]] += gj[c];
     }
 }
 
