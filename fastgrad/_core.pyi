@@ -103,6 +103,11 @@ class Replay:
     def forward(self, values: np.ndarray | None = None) -> None: ...
     def backward(self) -> None: ...
 
+def _floor_step(sizes: list[int], params: np.ndarray, X: np.ndarray, y: np.ndarray,
+                alpha: float, lr: float, scratch: np.ndarray) -> tuple[float, int]:
+    """The bench's arithmetic floor: one moons step as plain C loops (csrc/floor.h)."""
+def _floor_scratch(sizes: list[int], n: int) -> int: ...
+
 def op_table() -> tuple[tuple[str, str, int], ...]:
     """Every op of csrc/ops.def in its order: (code, label, arity). code is ops.def's in
     lower case ("addc"), label micrograd's _op ("+"), arity the node operands: 2; 1 for

@@ -109,6 +109,13 @@ cdef extern from "kernels.h" nogil:
                         const double *X, double *Y, double *scratch)
 
 
+cdef extern from "floor.h" nogil:
+    size_t fg_floor_scratch(int32_t nlayers, const int32_t *sizes, int32_t n)
+    size_t fg_floor_step(int32_t nlayers, const int32_t *sizes, double *params, double *grad,
+                         int32_t n, const double *X, const double *y, double alpha,
+                         double lr, double *loss, double *scratch)
+
+
 cdef extern from "replay.h" nogil:
     ctypedef struct fg_program:
         size_t nnodes
