@@ -16,6 +16,8 @@ import pytest
 import fastgrad
 from fastgrad import Value, losses, nn, optim
 
+pytestmark = pytest.mark.sanitize  # the batch planner and kernels index by hand
+
 Build = Callable[[Any], list[Any]]  # the inputs' Values -> the outputs
 
 
