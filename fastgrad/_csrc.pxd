@@ -116,10 +116,16 @@ cdef extern from "floor.h" nogil:
                          double lr, double *loss, double *scratch)
 
 
+cdef extern from "batch.h" nogil:
+    ctypedef struct fg_batch_set:
+        int32_t n
+
+
 cdef extern from "replay.h" nogil:
     ctypedef struct fg_program:
         size_t nnodes
         int32_t nroots, ninputs
+        fg_batch_set batches
 
     int fg_program_record(fg_graph *g, fg_program *p, const fg_id *roots, int32_t nroots,
                           const fg_id *inputs, int32_t ninputs, fg_id *refused)

@@ -34,13 +34,15 @@ def _state(params: list[Any], xs: Any, outs: list[Any]) -> list[tuple[bytes, byt
 
 
 def _replayed_is_rebuilt(build: Build, params: list[Any], shape: tuple[int, int],
-                         backwards: int = 1) -> None:
-    """Record build on one array, replay it on another, and build it afresh there."""
+                         batches: int, backwards: int = 1) -> None:
+    """Record build on one array, replay it on another, and build it afresh there; the
+    compiled core runs `batches` batches (forward's and the sweeps'), the pure none."""
     rng = np.random.RandomState(5)
     first, second = rng.uniform(-1.5, 1.5, shape), rng.uniform(-1.5, 1.5, shape)
     xs = fastgrad.from_array(first)
     outs = build(xs)
     step = fastgrad.compile(outs, inputs=[xs])
+    assert step._replay._batches() == (batches if fastgrad.backend == "fast" else 0)
     fastgrad.set_grad(params, 0.0)
     step.forward(second)
     for _ in range(backwards):
@@ -71,7 +73,7 @@ def _model(nin: int, nouts: list[int], seed: int, nonlin: str = "relu") -> nn.ML
 def test_one_network_on_many_samples(nouts: list[int], nonlin: str, backwards: int) -> None:
     model = _model(19, nouts, 1, nonlin)
     loss = lambda xs: [fastgrad.sum([o for row in xs for o in _list(model(row))])]  # noqa: E731
-    _replayed_is_rebuilt(loss, model.parameters(), (21, 19), backwards)
+    _replayed_is_rebuilt(loss, model.parameters(), (21, 19), 2, backwards)
 
 
 def test_one_network_under_softmax_cross_entropy() -> None:
@@ -80,7 +82,7 @@ def test_one_network_under_softmax_cross_entropy() -> None:
     def build(xs: Any) -> list[Any]:
         return [losses.softmax_cross_entropy([model(r) for r in xs], [k % 4 for k in
                                                                       range(len(xs))])]
-    _replayed_is_rebuilt(build, model.parameters(), (9, 10), backwards=2)
+    _replayed_is_rebuilt(build, model.parameters(), (9, 10), 2, backwards=2)
 
 
 def test_two_networks_on_the_same_samples() -> None:
@@ -90,7 +92,7 @@ def test_two_networks_on_the_same_samples() -> None:
 
     def build(xs: Any) -> list[Any]:
         return [fastgrad.sum([o * o for row in xs for o in [*a(row), *_list(b(row))]])]
-    _replayed_is_rebuilt(build, a.parameters() + b.parameters(), (8, 6))
+    _replayed_is_rebuilt(build, a.parameters() + b.parameters(), (8, 6), 2)
 
 
 def test_two_networks_on_different_samples_and_several_outputs() -> None:
@@ -100,7 +102,8 @@ def test_two_networks_on_different_samples_and_several_outputs() -> None:
         left = fastgrad.sum([o.tanh() for row in xs[:5] for o in a(row)])
         right = fastgrad.sum([o for row in xs[5:] for o in _list(b(row))])
         return [left, right, left * right]
-    _replayed_is_rebuilt(build, a.parameters() + b.parameters(), (11, 5), backwards=2)
+    _replayed_is_rebuilt(build, a.parameters() + b.parameters(), (11, 5), 6,
+                         backwards=2)
 
 
 def test_a_network_on_another_networks_outputs() -> None:
@@ -110,7 +113,7 @@ def test_a_network_on_another_networks_outputs() -> None:
 
     def build(xs: Any) -> list[Any]:
         return [fastgrad.sum([o for row in xs for o in b(a(row))])]
-    _replayed_is_rebuilt(build, a.parameters() + b.parameters(), (7, 4))
+    _replayed_is_rebuilt(build, a.parameters() + b.parameters(), (7, 4), 2)
 
 
 def test_one_network_twice_per_sample() -> None:
@@ -119,7 +122,7 @@ def test_one_network_twice_per_sample() -> None:
 
     def build(xs: Any) -> list[Any]:
         return [fastgrad.sum([o for row in xs for o in model(model(row))])]
-    _replayed_is_rebuilt(build, model.parameters(), (6, 3))
+    _replayed_is_rebuilt(build, model.parameters(), (6, 3), 0)
 
 
 def test_weight_decay_in_the_graph() -> None:
@@ -134,7 +137,7 @@ def test_weight_decay_in_the_graph() -> None:
             terms += model(row)
             terms.append(params[k] * params[k])
         return [fastgrad.sum(terms)]
-    _replayed_is_rebuilt(build, params, (6, 4))
+    _replayed_is_rebuilt(build, params, (6, 4), 1)
 
 
 def test_inputs_that_are_computed_constant_repeated_or_weights() -> None:
@@ -142,16 +145,16 @@ def test_inputs_that_are_computed_constant_repeated_or_weights() -> None:
     weight of the network itself as an input: every batched path and fallback."""
     model = _model(4, [5, 3, 2], 11)
     params = model.parameters()
-    cases: list[Callable[[list[Any]], list[Any]]] = [
-        lambda r: [r[0] * 2.0, r[1].tanh(), r[2] + r[3], r[3]],
-        lambda r: [r[0], 0.5, r[2], r[3]],
-        lambda r: [r[0], r[0], r[2], r[3]],
-        lambda r: [r[0], params[1], r[2], r[3]],
+    cases: list[tuple[Callable[[list[Any]], list[Any]], int]] = [
+        (lambda r: [r[0] * 2.0, r[1].tanh(), r[2] + r[3], r[3]], 0),  # not ready, read
+        (lambda r: [r[0], 0.5, r[2], r[3]], 2),
+        (lambda r: [r[0], r[0], r[2], r[3]], 2),  # layer by layer
+        (lambda r: [r[0], params[1], r[2], r[3]], 2),  # call by call
     ]
-    for case in cases:
+    for case, batches in cases:
         def build(xs: Any, case: Any = case) -> list[Any]:
             return [fastgrad.sum([o for row in xs for o in model(case(row))])]
-        _replayed_is_rebuilt(build, params, (5, 4), backwards=2)
+        _replayed_is_rebuilt(build, params, (5, 4), batches, backwards=2)
 
 
 def test_batched_training_keeps_inputs_grads() -> None:
