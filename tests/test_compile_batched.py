@@ -200,3 +200,24 @@ def test_replay_after_the_weights_move_reads_them_anew() -> None:
     fresh = [o for row in fastgrad.from_array(np.full((4, 3), 0.5)) for o in model(row)]
     assert [bits(o.data) for o in outs] == [bits(o.data) for o in fresh]
     assert isinstance(outs[0], Value)
+
+
+def test_a_network_with_constant_and_shared_weights() -> None:
+    """engine.Network rows holding numbers (constants, no grad) batch; a node filling
+    two slots of the rows makes the calls run one by one."""
+    from fastgrad.engine import Dense, Network
+    random.seed(14)
+    w = [[Value(random.uniform(-1, 1)) for _ in range(3)] for _ in range(4)]
+    w[1][2] = 0.75  # a constant weight
+    b = [Value(0.1), 0.2, Value(-0.3), Value(0.0)]
+    v = [[Value(random.uniform(-1, 1)) for _ in range(4)] for _ in range(2)]
+    c = [Value(0.05), -0.5]
+    params = [p for row in w + v for p in row if isinstance(p, Value)]
+    params += [p for p in b + c if isinstance(p, Value)]
+    net = Network([Dense(w, b, "tanh"), Dense(v, c, "linear")])
+    build = lambda xs: [fastgrad.sum([o for row in xs for o in net(row)])]  # noqa: E731
+    _replayed_is_rebuilt(build, params, (6, 3), 2, backwards=2)
+    shared = [[w[0][0], *row[1:]] for row in w]  # w[0][0] in every row
+    net = Network([Dense(shared, b, "relu"), Dense(v, c, "linear")])
+    build = lambda xs: [fastgrad.sum([o for row in xs for o in net(row)])]  # noqa: E731
+    _replayed_is_rebuilt(build, params, (6, 3), 2, backwards=2)
