@@ -52,7 +52,8 @@ static void set_flags(fg_net *net)
         net->no_constants &= net->rows[u]->no_constants;
         net->disjoint_runs &= net->rows[u]->consecutive;
     }
-    net->disjoint_runs = net->disjoint_runs && !shares_a_node(net);
+    net->distinct_rows = !shares_a_node(net);
+    net->disjoint_runs = net->disjoint_runs && net->distinct_rows;
     net->lo = net->hi = net->rows[0]->ids[0];
     for (int32_t u = 0; net->disjoint_runs && u < net->layer[0].nout; u++) {
         const fg_block *row = net->rows[u];
@@ -348,4 +349,83 @@ int fg_head_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
         return 1;
     }
     return k <= row->n && fg_block_slot(row, k - 1, node, c);
+}
+
+/* The most inputs a layer of net takes. */
+static size_t widest(const fg_net *net)
+{
+    int32_t most = 0;
+    for (int32_t l = 0; l < net->nlayers; l++)
+        if (net->layer[l].nin > most)
+            most = net->layer[l].nin;
+    return (size_t)most;
+}
+
+size_t fg_net_batch_scratch(const fg_net *net, int32_t n)
+{
+    /* the forward's: one row, then a layer's inputs by column; the backward's: the
+     * first layer's dot grads and inputs of every call, and its weights */
+    const fg_net_layer *L = net->layer;
+    size_t forward = widest(net) + 1 + (size_t)n * widest(net);
+    size_t backward = (size_t)n * (size_t)(L->nin + L->nout) + (size_t)L->nin * (size_t)L->nout;
+    return forward > backward ? forward : backward;
+}
+
+/* Layer L of calls[0 .. n): xt[k * n + s] is input k of call s; each call's h gets
+ * its neurons' values, summed as forward_rows sums them. w: room for one row. */
+FG_WIDE static void forward_batch_layer(fg_graph *g, const fg_net *net, const fg_net_layer *L,
+                                const fg_id *calls, int32_t n, const double *xt, double *w)
+{
+    int32_t nin = L->nin, j, k, i, s, m;
+    for (j = 0; j < L->nout; j++) {
+        const fg_block *row = net->rows[L->first + j];
+        int32_t u = L->first + j;
+        for (k = 0; k <= nin; k++)
+            w[k] = fg_block_value(g, row, k);
+        for (s = 0; s < n; s += m) {
+            double a[FG_LANES];
+            m = n - s < FG_LANES ? n - s : FG_LANES;
+            for (i = 0; i < m; i++)
+                a[i] = w[nin];
+            fg_lanes(a, xt + s, (size_t)n, w, 1, nin, m);
+            for (i = 0; i < m; i++)
+                fg_call_of(g, calls[s + i])->h[u] = fg_activate(L->act, a[i]);
+        }
+    }
+}
+
+void fg_net_forward_batch(fg_graph *g, const fg_id *calls, int32_t n, const fg_id *heads,
+                          double *scratch)
+{
+    const fg_net *net = fg_call_of(g, calls[0])->net;
+    const fg_net_layer *last = &net->layer[net->nlayers - 1];
+    int32_t s, k, j, l;
+    double *w = scratch, *xt = scratch + widest(net) + 1;
+    for (l = 0; l < net->nlayers; l++) {
+        const fg_net_layer *L = &net->layer[l];
+        for (s = 0; s < n; s++) {
+            fg_net_call *t = fg_call_of(g, calls[s]);
+            const double *in = l == 0 ? t->in : t->h + L[-1].first;
+            if (l == 0) {
+                for (k = 0; k < L->nin; k++)
+                    t->in[k] = fg_block_value(g, t->x, k);
+                /* the hidden nodes' grads zero, as a new call's (fg_call_forward) */
+                memset(t->gh, 0, 2 * (size_t)net->units * sizeof(double));
+                g->grad[calls[s]] = 0.0;
+            }
+            for (k = 0; k < L->nin; k++)
+                xt[(size_t)k * (size_t)n + (size_t)s] = in[k];
+        }
+        forward_batch_layer(g, net, L, calls, n, xt, w);
+    }
+    for (s = 0; s < n; s++) {
+        const double *h = fg_call_of(g, calls[s])->h + last->first;
+        for (j = 0; j < last->nout; j++) {
+            fg_id head = heads[(size_t)s * (size_t)last->nout + (size_t)j];
+            if (head != FG_NONE) {
+                g->data[head] = h[j];
+                g->grad[head] = 0.0;
+            }
+        }
+    }
 }

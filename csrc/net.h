@@ -13,6 +13,8 @@
 #ifndef FASTGRAD_NET_H
 #define FASTGRAD_NET_H
 
+#include <string.h>
+
 #include "blocks.h"
 #include "sweep.h"
 
@@ -34,8 +36,9 @@ typedef struct fg_net {
     int32_t units;             /* neurons in all layers */
     uint8_t hidden_all_leaves; /* every hidden row is leaves only: the walk skips them */
     uint8_t no_constants;      /* no row holds a constant */
-    uint8_t disjoint_runs;     /* every row consecutive (fg_block), and no node fills two
-                                  slots of the rows: their data and grads are arrays */
+    uint8_t distinct_rows;     /* no node fills two slots of the rows */
+    uint8_t disjoint_runs;     /* that, and every row consecutive (fg_block): their data
+                                  and grads are arrays */
     fg_id lo, hi;              /* with disjoint_runs: the least and greatest id in the
                                   first layer's rows */
     fg_net_layer *layer;
@@ -78,6 +81,86 @@ fg_id fg_net_apply(fg_graph *g, fg_net *net, fg_block *x, fg_id *heads);
  * data, h[u] neuron u's activation (net->units of them; the output layer's last). */
 void fg_net_eval(const fg_graph *g, const fg_net *net, const fg_block *x, double *in,
                  double *h);
+
+/* -- Batched calls: calls[0 .. n) of one network run as one kernel (a recorded graph's,
+ * replay.h), bit for bit as each call's own rules would give ------------------------- */
+
+/* Sums the batch kernels run side by side, each in its own order: m <= FG_LANES of
+ * them, acc[i] += v[c * stride + i] * x[c * xstride] for c = 0 .. n in turn. With
+ * m == FG_LANES, in vectors of four kept in registers (GCC's and clang's vector types:
+ * elementwise, the scalar operations exactly). */
+#define FG_LANES 16
+
+/* The batch kernels in a copy for wider vectors too, the CPU choosing at load time:
+ * the same operations in the same order, so the same numbers (and no fused
+ * multiply-add: avx2 does not bring fma). */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define FG_WIDE __attribute__((target_clones("avx2", "default")))
+#else
+#define FG_WIDE
+#endif
+
+/* Inlined into each copy, with its constants. */
+#if defined(__GNUC__)
+#define FG_INLINE static inline __attribute__((always_inline))
+#else
+#define FG_INLINE static inline
+#endif
+
+#if defined(__GNUC__)
+typedef double fg_v4 __attribute__((vector_size(4 * sizeof(double))));
+#endif
+
+FG_INLINE void fg_lanes(double *restrict acc, const double *v, size_t stride,
+                            const double *x, size_t xstride, int32_t n, int m)
+{
+#if defined(__GNUC__)
+    if (m == FG_LANES) {
+        fg_v4 a[4], b, t; /* (loaded by memcpy: the rows need not be aligned) */
+        memcpy(a, acc, sizeof a);
+        for (int32_t c = 0; c < n; c++) {
+            const double *vc = v + (size_t)c * stride, xc = x[(size_t)c * xstride];
+            b = (fg_v4){xc, xc, xc, xc};
+            for (int i = 0; i < 4; i++) {
+                memcpy(&t, vc + 4 * i, sizeof t);
+                a[i] += t * b;
+            }
+        }
+        memcpy(acc, a, sizeof a);
+        return;
+    }
+#endif
+    for (int i = 0; i < m; i++) {
+        double a = acc[i];
+        for (int32_t c = 0; c < n; c++)
+            a += v[(size_t)c * stride + (size_t)i] * x[(size_t)c * xstride];
+        acc[i] = a;
+    }
+}
+
+/* Doubles of scratch the batch kernels need for n calls of net. */
+size_t fg_net_batch_scratch(const fg_net *net, int32_t n);
+
+/* The forward of calls[0 .. n) (FG_NET nodes of one network): each call's values as
+ * fg_call_forward gives them, its own grad zero, and its output layer's as each head's
+ * forward gives them: head heads[s * nout + j] (FG_NONE: none to set) of calls[s] gets
+ * neuron j's value, and its grad zero. The samples go through each neuron together: its
+ * weights read once, the samples' sums side by side (each in its own order). */
+void fg_net_forward_batch(fg_graph *g, const fg_id *calls, int32_t n, const fg_id *heads,
+                          double *scratch);
+
+/* How fg_net_backward_batch may run calls[0 .. n): FG_BATCH_CALLS, each call's backward
+ * in turn; FG_BATCH_LAYERS, a layer of every call, then the layer below (no node fills
+ * two slots of the rows and no input is one of them: no grad takes terms from two
+ * layers); FG_BATCH_KERNEL, that, and the first layer of all calls in one kernel (no
+ * node fills two input slots of a call). */
+enum { FG_BATCH_CALLS, FG_BATCH_LAYERS, FG_BATCH_KERNEL };
+int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n);
+
+/* fg_call_backward on calls[0 .. n) in that order, by mode (fg_net_batch_mode):
+ * every grad takes the same terms in the same order. */
+void fg_net_backward_batch(fg_graph *g, const fg_id *calls, int32_t n, int mode,
+                           double *scratch);
 
 /* -- FG_NET: slots the inputs, then the hidden rows' weights and biases ----------------- */
 

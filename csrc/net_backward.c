@@ -1,5 +1,8 @@
 /* The backward of a fused network call (FG_NET, FG_HEAD); see net.h. Each kernel adds
  * into every grad in the order the unfused graph's sweep would. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "net.h"
 #include "nary.h"
 #include "ops.h"
@@ -16,11 +19,27 @@ static inline double dot_grad(fg_net_call *t, int act, int32_t u, double out, do
 
 /* FG_DOT's backward for a neuron whose inputs are the hidden neurons below it: their
  * data h and grads gh are on the call. */
+/* back_to_hidden's loop on a row that is a run of distinct nodes: arrays the compiler
+ * is told are disjoint, so it runs a vector of k at a time. */
+FG_WIDE static void back_run(double *restrict gw, const double *restrict dw, double gr,
+                     const double *restrict h, double *restrict gh, int32_t n)
+{
+    for (int32_t k = 0; k < n; k++) {
+        gw[k] += h[k] * gr;
+        gh[k] += dw[k] * gr;
+    }
+    gw[n] += gr;
+}
+
 static inline void back_to_hidden(fg_graph *g, const fg_block *w, double gr, const double *h,
                                   double *gh)
 {
     double *data = g->data, *grad = g->grad;
     int32_t n = w->n - 1, k;
+    if (w->consecutive) {
+        back_run(grad + w->ids[0], data + w->ids[0], gr, h, gh, n);
+        return;
+    }
     if (w->no_constants) { /* the common case, without a test per weight */
         for (k = 0; k < n; k++) {
             fg_id wk = w->ids[k];
@@ -169,39 +188,199 @@ static void back_to_inputs(fg_graph *g, const fg_net *s, const fg_block *x, cons
         grad[rows[j]->ids[0] + L->nin] += gr[j];
 }
 
+/* Layer l of call t's backward (below the output layer: the heads pass theirs). */
+static void layer_backward(fg_graph *g, fg_net_call *t, int32_t l)
+{
+    const fg_net *s = t->net;
+    const fg_net_layer *L = &s->layer[l];
+    int32_t j = L->nout - 1;
+    if (l > 0 && s->disjoint_runs) /* neurons four at a time, last first */
+        for (; j >= 3; j -= 4) {
+            double gr[4];
+            fg_block *rows[4];
+            for (int32_t i = 0; i < 4; i++) {
+                int32_t u = L->first + j - i;
+                gr[i] = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+                rows[i] = s->rows[u];
+            }
+            back4_runs(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+        }
+    if (l == 0 && inputs_apart(s, t->x)) {
+        /* the dot grads first (the call's gz, or gh for a linear layer), then the
+         * inputs and weights take them */
+        for (; j >= 0; j--)
+            dot_grad(t, L->act, L->first + j, t->h[L->first + j], t->gh[L->first + j]);
+        back_to_inputs(g, s, t->x, (L->act == FG_LEAF ? t->gh : t->gz) + L->first);
+        return;
+    }
+    for (; j >= 0; j--) {
+        int32_t u = L->first + j;
+        double gr = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+        if (l > 0)
+            back_to_hidden(g, s->rows[u], gr, t->h + L[-1].first, t->gh + L[-1].first);
+        else
+            fg_dot_backward_blocks(g, s->rows[u], t->x, gr);
+    }
+}
+
 void fg_call_backward(fg_graph *g, fg_id id)
 {
     fg_net_call *t = fg_call_of(g, id);
-    const fg_net *s = t->net;
-    for (int32_t l = s->nlayers - 2; l >= 0; l--) {
-        const fg_net_layer *L = &s->layer[l];
-        int32_t j = L->nout - 1;
-        if (l > 0 && s->disjoint_runs) /* neurons four at a time, last first */
-            for (; j >= 3; j -= 4) {
-                double gr[4];
-                fg_block *rows[4];
-                for (int32_t i = 0; i < 4; i++) {
-                    int32_t u = L->first + j - i;
-                    gr[i] = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
-                    rows[i] = s->rows[u];
-                }
-                back4_runs(g, rows, gr, t->h + L[-1].first, t->gh + L[-1].first);
+    for (int32_t l = t->net->nlayers - 2; l >= 0; l--)
+        layer_backward(g, t, l);
+}
+
+/* -- Batched calls ---------------------------------------------------------------------- */
+
+/* Is node c in the sorted ids[0 .. n)? */
+static int among(const fg_id *ids, size_t n, fg_id c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < c)
+            lo = mid + 1;
+        else if (ids[mid] > c)
+            hi = mid;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    fg_id x = *(const fg_id *)a, y = *(const fg_id *)b;
+    return (x > y) - (x < y);
+}
+
+/* Does no node fill two slots of inputs x? */
+static int distinct_inputs(const fg_block *x)
+{
+    fg_id *ids = malloc(((size_t)x->n + 1) * sizeof *ids);
+    int32_t n = 0, i;
+    if (!ids)
+        return 0; /* cannot tell: assume one does */
+    for (i = 0; i < x->n; i++)
+        if (x->ids[i] != FG_NONE)
+            ids[n++] = x->ids[i];
+    qsort(ids, (size_t)n, sizeof *ids, compare_ids);
+    for (i = 1; i < n && ids[i] != ids[i - 1]; i++)
+        ;
+    free(ids);
+    return i >= n;
+}
+
+int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n)
+{
+    const fg_net *s = fg_call_of(g, calls[0])->net;
+    size_t nrows = 0, k = 0;
+    fg_id *ids;
+    int mode = FG_BATCH_KERNEL;
+    if (!s->distinct_rows)
+        return FG_BATCH_CALLS;
+    for (int32_t u = 0; u < s->units; u++)
+        nrows += (size_t)s->rows[u]->n;
+    if (!(ids = malloc(nrows * sizeof *ids)))
+        return FG_BATCH_CALLS; /* cannot tell: the calls in turn are always right */
+    for (int32_t u = 0; u < s->units; u++)
+        for (int32_t i = 0; i < s->rows[u]->n; i++)
+            ids[k++] = s->rows[u]->ids[i];
+    qsort(ids, nrows, sizeof *ids, compare_ids);
+    for (int32_t c = 0; c < n && mode != FG_BATCH_CALLS; c++) {
+        const fg_block *x = fg_call_of(g, calls[c])->x;
+        for (int32_t i = 0; i < x->n; i++)
+            if (x->ids[i] != FG_NONE && among(ids, nrows, x->ids[i])) {
+                mode = FG_BATCH_CALLS;
+                break;
             }
-        if (l == 0 && inputs_apart(s, t->x)) {
-            /* the dot grads first (the call's gz, or gh for a linear layer), then the
-             * inputs and weights take them */
-            for (; j >= 0; j--)
-                dot_grad(t, L->act, L->first + j, t->h[L->first + j], t->gh[L->first + j]);
-            back_to_inputs(g, s, t->x, (L->act == FG_LEAF ? t->gh : t->gz) + L->first);
-            continue;
-        }
-        for (; j >= 0; j--) {
-            int32_t u = L->first + j;
-            double gr = dot_grad(t, L->act, u, t->h[u], t->gh[u]);
-            if (l > 0)
-                back_to_hidden(g, s->rows[u], gr, t->h + L[-1].first, t->gh + L[-1].first);
-            else
-                fg_dot_backward_blocks(g, s->rows[u], t->x, gr);
+        if (mode == FG_BATCH_KERNEL && !distinct_inputs(x))
+            mode = FG_BATCH_LAYERS;
+    }
+    free(ids);
+    return mode;
+}
+
+/* fg_lanes into the grads of nodes ids[0 .. m) (FG_NONE: a constant, no grad): each
+ * takes its terms in order, as if added in place. */
+FG_INLINE void lanes_into(double *grad, const fg_id *ids, const double *v, size_t stride,
+                              const double *x, size_t xstride, int32_t n, int m)
+{
+    double acc[FG_LANES];
+    int i;
+    for (i = 0; i < m; i++)
+        acc[i] = ids[i] != FG_NONE ? grad[ids[i]] : 0.0;
+    fg_lanes(acc, v, stride, x, xstride, n, m);
+    for (i = 0; i < m; i++)
+        if (ids[i] != FG_NONE)
+            grad[ids[i]] = acc[i];
+}
+
+/* The first layer of calls[0 .. n) (FG_BATCH_KERNEL) once their dot grads are in
+ * gr[(nout - 1 - j) * n + c] (last neuron first, as the sweep takes them): each call's
+ * input grads in turn, each summing the neurons' terms last neuron first, as
+ * back_to_inputs does; then each weight's grad the calls' terms in their order. xd, w:
+ * room for n * nin and nout * nin values. */
+FG_WIDE static void first_layer_batch(fg_graph *g, const fg_net *s, const fg_id *calls,
+                                      int32_t n, const double *gr, double *xd, double *w)
+{
+    const fg_net_layer *L = &s->layer[0];
+    fg_block *const *rows = s->rows + L->first;
+    double *grad = g->grad;
+    int32_t nin = L->nin, nout = L->nout, c, j, k, m;
+    for (j = 0; j < nout; j++) /* the weights by row, last neuron first */
+        for (k = 0; k < nin; k++)
+            w[(size_t)(nout - 1 - j) * (size_t)nin + (size_t)k] = fg_block_value(g, rows[j], k);
+    for (c = 0; c < n; c++) {
+        const fg_block *x = fg_call_of(g, calls[c])->x;
+        double *xc = xd + (size_t)c * (size_t)nin;
+        for (k = 0; k < nin; k++)
+            xc[k] = fg_block_value(g, x, k);
+        for (k = 0; k < nin; k += m) {
+            m = nin - k < FG_LANES ? nin - k : FG_LANES;
+            lanes_into(grad, x->ids + k, w + k, (size_t)nin, gr + c, (size_t)n, nout, m);
         }
     }
+    for (j = nout - 1; j >= 0; j--) {
+        const fg_id *ids = rows[j]->ids;
+        const double *gj = gr + (size_t)(nout - 1 - j) * (size_t)n;
+        for (k = 0; k < nin; k += m) {
+            m = nin - k < FG_LANES ? nin - k : FG_LANES;
+            lanes_into(grad, ids + k, xd + k, (size_t)nin, gj, 1, n, m);
+        }
+        if (ids[nin] != FG_NONE)
+            for (c = 0; c < n; c++)
+                grad[ids[nin]] += gj[c];
+    }
+}
+
+void fg_net_backward_batch(fg_graph *g, const fg_id *calls, int32_t n, int mode,
+                           double *scratch)
+{
+    const fg_net *s = fg_call_of(g, calls[0])->net;
+    const fg_net_layer *L = &s->layer[0];
+    int32_t c, l, j;
+    if (mode == FG_BATCH_CALLS) {
+        for (c = 0; c < n; c++)
+            fg_call_backward(g, calls[c]);
+        return;
+    }
+    for (l = s->nlayers - 2; l > 0; l--)
+        for (c = 0; c < n; c++)
+            layer_backward(g, fg_call_of(g, calls[c]), l);
+    if (mode == FG_BATCH_LAYERS) {
+        for (c = 0; c < n; c++)
+            layer_backward(g, fg_call_of(g, calls[c]), 0);
+        return;
+    }
+    for (c = 0; c < n; c++) { /* the dot grads, by neuron */
+        fg_net_call *t = fg_call_of(g, calls[c]);
+        for (j = L->nout - 1; j >= 0; j--) {
+            int32_t u = L->first + j;
+            scratch[(size_t)(L->nout - 1 - j) * (size_t)n + (size_t)c] =
+                dot_grad(t, L->act, u, t->h[u], t->gh[u]);
+        }
+    }
+    first_layer_batch(g, s, calls, n, scratch, scratch + (size_t)n * (size_t)L->nout,
+                      scratch + (size_t)n * (size_t)(L->nout + L->nin));
 }

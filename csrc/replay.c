@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "net.h"
 #include "ops.h"
 
 static void hold(fg_graph *g, const fg_id *ids, size_t n)
@@ -14,6 +15,28 @@ static void let_go(fg_graph *g, const fg_id *ids, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         fg_decref(g, ids[i]);
+}
+
+/* The batched orders: forward[] from nodes[0 .. n), each of the nroots sweeps in place. */
+static int batch(fg_graph *g, fg_program *p, size_t n, int32_t nroots)
+{
+    size_t start = 0, to = 0;
+    if (!(p->forward = malloc((n + 1) * sizeof *p->forward)))
+        return FG_ENOMEM;
+    memcpy(p->forward, p->nodes, n * sizeof *p->forward);
+    p->nforward = n;
+    FG_TRY(fg_batch_forward(g, p->forward, &p->nforward, &p->batches));
+    for (int32_t r = 0; r < nroots; r++) {
+        size_t len = p->sweep_end[r] - start;
+        FG_TRY(fg_batch_sweep(g, p->sweep + start, &len, &p->batches));
+        memmove(p->sweep + to, p->sweep + start, len * sizeof *p->sweep);
+        start = p->sweep_end[r];
+        p->sweep_end[r] = to += len;
+    }
+    if (p->batches.scratch
+        && !(p->scratch = malloc(p->batches.scratch * sizeof *p->scratch)))
+        return FG_ENOMEM;
+    return FG_OK;
 }
 
 int fg_program_record(fg_graph *g, fg_program *p, const fg_id *roots, int32_t nroots,
@@ -53,6 +76,8 @@ int fg_program_record(fg_graph *g, fg_program *p, const fg_id *roots, int32_t nr
             fg_program_free(g, p);
             return FG_OK;
         }
+    if (batch(g, p, (size_t)n, nroots))
+        goto nomem;
     /* from here on the program holds what it names: fg_program_free lets go of it */
     p->nnodes = (size_t)n;
     p->nroots = nroots;
@@ -73,6 +98,9 @@ void fg_program_free(fg_graph *g, fg_program *p)
     let_go(g, p->inputs, (size_t)p->ninputs);
     let_go(g, p->roots, (size_t)p->nroots);
     free(p->nodes);
+    free(p->forward);
+    fg_batch_set_free(&p->batches);
+    free(p->scratch);
     free(p->roots);
     free(p->sweep);
     free(p->sweep_end);
@@ -86,14 +114,34 @@ int fg_program_forward(fg_graph *g, const fg_program *p, const double *values)
     if (values)
         for (int32_t i = 0; i < p->ninputs; i++)
             data[p->inputs[i]] = values[i];
-    for (size_t i = 0; i < p->nnodes; i++) {
-        fg_id id = p->nodes[i];
-        int err = fg_forward_node(g, id);
-        if (err)
+    for (size_t i = 0; i < p->nforward; i++) {
+        fg_id id = p->forward[i];
+        int err;
+        if (id < 0) {
+            const fg_batch *b = &p->batches.batch[FG_BATCH_INDEX(id)];
+            fg_net_forward_batch(g, b->calls, b->n, b->heads, p->scratch);
+            continue;
+        }
+        if ((err = fg_forward_node(g, id)))
             return err;
         grad[id] = 0.0;
     }
     return FG_OK;
+}
+
+/* fg_sweep over a batched order. */
+static void sweep(fg_graph *g, const fg_program *p, fg_id root, const fg_id *order, size_t n)
+{
+    g->grad[root] = 1.0;
+    while (n--) {
+        fg_id id = order[n];
+        if (id < 0) {
+            const fg_batch *b = &p->batches.batch[FG_BATCH_INDEX(id)];
+            fg_net_backward_batch(g, b->calls, b->n, b->mode, p->scratch);
+        } else {
+            (void)fg_backward_node(g, id); /* no custom node here: it cannot fail */
+        }
+    }
 }
 
 void fg_program_backward(fg_graph *g, const fg_program *p)
@@ -101,7 +149,7 @@ void fg_program_backward(fg_graph *g, const fg_program *p)
     size_t start = 0;
     for (int32_t r = 0; r < p->nroots; r++) {
         /* a program holds no custom node (fg_op_replays), so the sweep cannot fail */
-        (void)fg_sweep(g, p->roots[r], p->sweep + start, p->sweep_end[r] - start);
+        sweep(g, p, p->roots[r], p->sweep + start, p->sweep_end[r] - start);
         start = p->sweep_end[r];
     }
 }

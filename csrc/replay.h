@@ -4,22 +4,28 @@
 #ifndef FASTGRAD_REPLAY_H
 #define FASTGRAD_REPLAY_H
 
+#include "batch.h"
 #include "sweep.h"
 
 /* Invariants: every id it names (nodes, roots, inputs) is a live node on which the
  * program holds one reference, so the graph lives as long as the program; nodes[] is
- * a topological order of every node with operands below the roots; sweep[] holds
- * each root's own backward order in turn (root r's ends at sweep_end[r]); inputs are
+ * a topological order of every node with operands below the roots; forward[] is that
+ * order with a network's calls batched (batch.h), and sweep[] holds each root's own
+ * backward order in turn, batched likewise (root r's ends at sweep_end[r]); inputs are
  * leaves. */
 typedef struct fg_program {
-    fg_id *nodes;        /* the forward order: operands before the nodes using them */
+    fg_id *nodes;        /* every node with operands once, operands first */
     size_t nnodes;
+    fg_id *forward;      /* the forward's entries: nodes and batches */
+    size_t nforward;
     fg_id *roots;
     int32_t nroots;
     fg_id *sweep;        /* the roots' backward orders, one after another */
     size_t *sweep_end;
     fg_id *inputs;       /* the leaves forward's values go to, in order */
     int32_t ninputs;
+    fg_batch_set batches; /* the batches forward[] and sweep[] name */
+    double *scratch;     /* for their kernels */
 } fg_program;
 
 /* Record the graph below roots[0 .. nroots) with inputs[0 .. ninputs) (leaves), taking
@@ -35,8 +41,8 @@ void fg_program_free(fg_graph *g, fg_program *p);
 
 /* Write values[0 .. ninputs) (unless NULL) into the inputs' data, then recompute every
  * node in order, each node's grad zero (a fresh graph's), leaves untouched. FG_OK, or
- * the first failing op's error: the nodes after it keep their old values, no leaf
- * has changed but the inputs. */
+ * the first failing op's error: the nodes after it keep their old values (but batched
+ * calls that ran before it), no leaf has changed but the inputs. */
 int fg_program_forward(fg_graph *g, const fg_program *p, const double *values);
 
 /* backward() from each root in turn, over the recorded orders. */

@@ -149,6 +149,7 @@ include "_value.pxi"
 include "_fused.pxi"
 include "_kernels.pxi"
 include "_replay.pxi"
+include "_floor.pxi"
 
 
 # micrograd's Value is a plain Python class: lectures add methods to it at run time

@@ -117,10 +117,23 @@ cdef extern from "kernels.h" nogil:
                         const double *X, double *Y, double *scratch)
 
 
+cdef extern from "floor.h" nogil:
+    size_t fg_floor_scratch(int32_t nlayers, const int32_t *sizes, int32_t n)
+    size_t fg_floor_step(int32_t nlayers, const int32_t *sizes, double *params, double *grad,
+                         int32_t n, const double *X, const double *y, double alpha,
+                         double lr, double *loss, double *scratch)
+
+
+cdef extern from "batch.h" nogil:
+    ctypedef struct fg_batch_set:
+        int32_t n
+
+
 cdef extern from "replay.h" nogil:
     ctypedef struct fg_program:
         size_t nnodes
         int32_t nroots, ninputs
+        fg_batch_set batches
 
     int fg_program_record(fg_graph *g, fg_program *p, const fg_id *roots, int32_t nroots,
                           const fg_id *inputs, int32_t ninputs, fg_id *refused)

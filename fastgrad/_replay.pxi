@@ -65,3 +65,8 @@ cdef class Replay:
         if self.failed:
             raise checks.replay_failed()
         fg_program_backward(&G, &self.p)
+
+    def _batches(self) -> int:
+        """How many batches of network calls the recording runs as one kernel each
+        (csrc/batch.h): forward's and the sweeps' together. For tests."""
+        return self.p.batches.n

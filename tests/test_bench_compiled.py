@@ -29,7 +29,7 @@ def test_every_compiled_row_is_measured(monkeypatch: pytest.MonkeyPatch) -> None
     result = compiled.workload(kit, TINY)
     assert set(result) == KEYS
     for key in KEYS:
-        if "_over_" not in key or fastgrad.backend == "fast":
+        if ("_over_" not in key and "floor" not in key) or fastgrad.backend == "fast":
             assert isinstance(result[key], float) and result[key] > 0, key
 
 

@@ -5,6 +5,10 @@ micrograd and torch, on three programs:
 - digits: MLP 64-32-10 on batches of 32, softmax cross-entropy, SGD;
 - expr: micrograd's README expression, forward() + backward() per iteration.
 
+The moons step is also timed against its arithmetic floor: the same step (forward,
+loss, backward with the inputs' grads, SGD) as plain C loops over arrays, no graph
+(csrc/floor.c), interleaved with the compiled step (fastgrad's column only).
+
 Each column's `*_compiled` row is its own step (fastgrad's and fastgrad.pure's
 compiled, micrograd's and torch's as their users write them). Each `*_over_compiled`
 row times a step in blocks interleaved with fastgrad's compiled step in the same
@@ -99,6 +103,34 @@ def compiled_step(kit: Kit, name: str, seed: int) -> Step:
     return digits
 
 
+def moons_macs() -> int:
+    """The moons step's multiply-adds: a forward's per weight and sample, a backward's
+    two (the weight's grad, its input's), and per parameter one for the L2 term, one
+    for its grad and one for the update."""
+    sizes = [2, *moons.SIZES]
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    return 3 * weights * moons.N_SAMPLES + 3 * params
+
+
+def floor_step(seed: int) -> Step:
+    """The moons step as plain C loops over the same parameters and data."""
+    import fastgrad._core as core
+    import fastgrad.nn
+    X, y = moons.data(seed)
+    X, y = np.ascontiguousarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    sizes = [2, *moons.SIZES]
+    params = np.array([p.data for p in moons.model(fastgrad.nn.MLP, seed).parameters()])
+    scratch = np.empty(core._floor_scratch(sizes, len(X)))
+    count = [0]
+
+    def step() -> None:
+        lr = 1.0 - 0.9 * (count[0] % 100) / 100
+        count[0] += 1
+        core._floor_step(sizes, params, X, y, moons.ALPHA, lr, scratch)
+    return step
+
+
 def dynamic_step(kit: Kit, name: str, seed: int) -> Step | None:
     """The same program built every step, as micrograd's users write it (None: the
     engine cannot run it)."""
@@ -155,10 +187,18 @@ def _over(step: Step, reference: Step, config: Config) -> float:
 
 def workload(kit: Kit, config: Config) -> Result:
     """fastgrad's columns run their compiled steps (the ratio: the dynamic path over
-    them); micrograd runs its own."""
+    them); micrograd runs its own. fastgrad's also times the moons floor."""
     seed = config.seed
     dynamic = {name: dynamic_step(kit, name, seed) for name in PROGRAMS}
     if kit.losses is None:  # micrograd
-        return measure(dynamic, dynamic, config, "micrograd's Value has no exp() or log()")
-    own: dict[str, Step | None] = {name: compiled_step(kit, name, seed) for name in PROGRAMS}
-    return measure(own, dynamic, config, "")
+        result = measure(dynamic, dynamic, config, "micrograd's Value has no exp() or log()")
+    else:
+        own: dict[str, Step | None] = {name: compiled_step(kit, name, seed)
+                                       for name in PROGRAMS}
+        result = measure(own, dynamic, config, "")
+    if kit.name != "fastgrad (fast)":
+        na = NA("n/a", "the floor is timed against fastgrad's compiled core")
+        return {**result, "moons_floor": na, "moons_over_floor": na}
+    floor = floor_step(seed)
+    return {**result, "moons_floor": _seconds(floor, config),
+            "moons_over_floor": _over(compiled_step(kit, "moons", seed), floor, config)}

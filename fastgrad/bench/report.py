@@ -171,6 +171,15 @@ def targets(results: Results) -> list[Target]:
           1.0, lambda r: r >= 5.0, "{r:.2f}x faster")
     ratio("compiled digits step vs torch", ">= 1.5x faster",
           g("digits_over_compiled", "torch"), 1.0, lambda r: r >= 1.5, "{r:.2f}x faster")
+    over, floor = g("moons_over_floor"), g("moons_floor")
+    if over is None or floor is None:
+        out.append(Target("compiled moons step vs arithmetic floor", "reported", _UNMEASURED,
+                          None))
+    else:
+        from fastgrad.bench.compiled import moons_macs
+        out.append(Target("compiled moons step vs arithmetic floor", "reported",
+                          f"{over:.1f}x the floor (plain C loops: {moons_macs()} "
+                          f"multiply-adds in {floor * 1e6:.1f} us)", None))
     ratio("README expression replayed vs built", ">= 3x faster", g("expr_over_compiled"), 1.0,
           lambda r: r >= 3.0, "{r:.2f}x faster")
     live = {k: v for k in results if k.startswith("live_") and (v := g(k)) is not None}

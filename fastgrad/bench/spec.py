@@ -39,6 +39,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("moons_compiled", "compiled", "moons step compiled (others: their own step)", "s"),
     Metric("moons_over_compiled", "compiled", "moons step over fastgrad compiled's, "
            "interleaved (fastgrad: its dynamic path)", "x", ratio=False),
+    Metric("moons_floor", "compiled", "moons step as plain C loops, the arithmetic floor "
+           "(fastgrad only)", "s", ratio=False),
+    Metric("moons_over_floor", "compiled", "moons step compiled over the floor, interleaved "
+           "(fastgrad only)", "x", ratio=False),
     Metric("digits_compiled", "compiled", "digits step compiled (others: their own)", "s"),
     Metric("digits_over_compiled", "compiled", "digits step over fastgrad compiled's, "
            "interleaved (fastgrad: dynamic)", "x", ratio=False),

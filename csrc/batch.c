@@ -1,0 +1,366 @@
+/* Batches of a recorded graph: which calls run together, and where; see batch.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "net.h"
+#include "ops.h"
+
+/* A call in an order: its network, and where it stands. */
+typedef struct entry {
+    const fg_net *net;
+    size_t at;
+} entry;
+
+static int by_net(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    uintptr_t p = (uintptr_t)x->net, q = (uintptr_t)y->net;
+    if (p != q)
+        return (p > q) - (p < q);
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    fg_id x = *(const fg_id *)a, y = *(const fg_id *)b;
+    return (x > y) - (x < y);
+}
+
+/* Is node c in the sorted ids[0 .. n)? */
+static int among(const fg_id *ids, size_t n, fg_id c)
+{
+    return n && bsearch(&c, ids, n, sizeof *ids, compare_ids) != NULL;
+}
+
+/* The FG_NET entries of order[0 .. n), each network's together in the order's: *m of
+ * them; NULL without memory (or with none). */
+static entry *calls_of(const fg_graph *g, const fg_id *order, size_t n, size_t *m)
+{
+    entry *calls;
+    *m = 0;
+    for (size_t i = 0; i < n; i++)
+        *m += order[i] > 0 && g->op[order[i]] == FG_NET;
+    if (!*m || !(calls = malloc(*m * sizeof *calls)))
+        return NULL;
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (order[i] > 0 && g->op[order[i]] == FG_NET)
+            calls[k++] = (entry){fg_call_of(g, order[i])->net, i};
+    qsort(calls, *m, sizeof *calls, by_net);
+    return calls;
+}
+
+/* The end of the group of calls starting at calls[i] (one network's). */
+static size_t group_end(const entry *calls, size_t m, size_t i)
+{
+    size_t e = i;
+    while (e < m && calls[e].net == calls[i].net)
+        e++;
+    return e;
+}
+
+/* A new batch of n calls (and n * nheads heads) at the end of set; NULL without memory. */
+static fg_batch *add_batch(fg_batch_set *set, const fg_net *net, int32_t n, size_t nheads)
+{
+    fg_batch *grown = realloc(set->batch, ((size_t)set->n + 1) * sizeof *grown), *b;
+    size_t need = fg_net_batch_scratch(net, n);
+    if (!grown)
+        return NULL;
+    set->batch = grown;
+    b = &set->batch[set->n];
+    b->n = n;
+    b->mode = FG_BATCH_CALLS;
+    b->calls = malloc((size_t)n * sizeof *b->calls);
+    b->heads = nheads ? malloc((size_t)n * nheads * sizeof *b->heads) : NULL;
+    if (!b->calls || (nheads && !b->heads)) {
+        free(b->calls);
+        free(b->heads);
+        return NULL;
+    }
+    if (nheads)
+        memset(b->heads, 0, (size_t)n * nheads * sizeof *b->heads); /* FG_NONE */
+    set->n++;
+    if (need > set->scratch)
+        set->scratch = need;
+    return b;
+}
+
+/* Drop the batches set holds past its first n. */
+static void truncate_set(fg_batch_set *set, int32_t n)
+{
+    while (set->n > n) {
+        set->n--;
+        free(set->batch[set->n].calls);
+        free(set->batch[set->n].heads);
+    }
+}
+
+void fg_batch_set_free(fg_batch_set *set)
+{
+    truncate_set(set, 0);
+    free(set->batch);
+    memset(set, 0, sizeof *set);
+}
+
+/* Drop the entries marked gone from order[0 .. *n). */
+static void compact(fg_id *order, size_t *n, const uint8_t *gone)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!gone[i])
+            order[k++] = order[i];
+    *n = k;
+}
+
+/* -- Forward ---------------------------------------------------------------------------- */
+
+/* A node and where the order has it. */
+typedef struct place {
+    fg_id id;
+    size_t at;
+} place;
+
+static int by_id(const void *a, const void *b)
+{
+    return compare_ids(&((const place *)a)->id, &((const place *)b)->id);
+}
+
+/* Does every node with operands in block b come before entry first? (A leaf is there
+ * from the start.) */
+static int ready(const fg_graph *g, const fg_block *b, const place *places, size_t n,
+                 size_t first)
+{
+    if (b->all_leaves)
+        return 1;
+    for (int32_t i = 0; i < b->n; i++) {
+        place key = {b->ids[i], 0}, *p;
+        if (b->ids[i] == FG_NONE || g->op[b->ids[i]] == FG_LEAF)
+            continue;
+        p = bsearch(&key, places, n, sizeof *places, by_id);
+        if (p && p->at >= first)
+            return 0;
+    }
+    return 1;
+}
+
+/* A batched call: its batch and place in it, by the call's entry. */
+typedef struct member {
+    size_t at;
+    int32_t batch, s;
+} member;
+
+static int by_at(const void *a, const void *b)
+{
+    size_t x = ((const member *)a)->at, y = ((const member *)b)->at;
+    return (x > y) - (x < y);
+}
+
+int fg_batch_forward(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set)
+{
+    size_t m, i, e, k, nm = 0;
+    int32_t before = set->n;
+    entry *calls = calls_of(g, order, *n, &m);
+    place *places = malloc((*n + 1) * sizeof *places);
+    member *members = malloc((m + 1) * sizeof *members);
+    size_t *firsts = malloc((m + 1) * sizeof *firsts); /* by batch, from before */
+    uint8_t *gone = calloc(*n + 1, 1);
+    int err = FG_ENOMEM;
+    if ((m && !calls) || !places || !members || !firsts || !gone)
+        goto done;
+    for (i = 0; i < *n; i++)
+        places[i] = (place){order[i], i};
+    qsort(places, *n, sizeof *places, by_id);
+    for (i = 0; i < m; i = e) {
+        const fg_net *net = calls[i].net;
+        size_t first = calls[i].at;
+        int32_t nout = net->layer[net->nlayers - 1].nout;
+        int ok = 1;
+        fg_batch *b;
+        e = group_end(calls, m, i);
+        if (e - i < 2)
+            continue;
+        for (int32_t u = 0; ok && u < net->layer[net->nlayers - 1].first; u++)
+            ok = ready(g, net->rows[u], places, *n, first);
+        for (k = i; ok && k < e; k++)
+            ok = ready(g, fg_call_of(g, order[calls[k].at])->x, places, *n, first);
+        if (!ok)
+            continue;
+        if (!(b = add_batch(set, net, (int32_t)(e - i), (size_t)nout)))
+            goto done;
+        firsts[set->n - 1 - before] = first;
+        for (k = i; k < e; k++) {
+            b->calls[k - i] = order[calls[k].at];
+            members[nm++] = (member){calls[k].at, set->n - 1, (int32_t)(k - i)};
+        }
+    }
+    qsort(members, nm, sizeof *members, by_at);
+    for (i = 0; i < *n; i++) { /* the heads of batched calls whose rows are ready */
+        fg_id id = order[i];
+        member key, *c;
+        place where = {0, 0}, *p;
+        if (g->op[id] != FG_HEAD)
+            continue;
+        where.id = g->kids[id].bin.a;
+        if (!(p = bsearch(&where, places, *n, sizeof *places, by_id)))
+            continue;
+        key.at = p->at;
+        if ((c = bsearch(&key, members, nm, sizeof *members, by_at))
+            && ready(g, fg_head_row(g, id), places, *n, firsts[c->batch - before])) {
+            fg_batch *b = &set->batch[c->batch];
+            const fg_net *net = fg_call_of(g, b->calls[0])->net;
+            size_t nout = (size_t)net->layer[net->nlayers - 1].nout;
+            b->heads[(size_t)c->s * nout + (size_t)g->kids[id].bin.b] = id;
+            gone[i] = 1;
+        }
+    }
+    for (k = 0; k < nm; k++) {
+        const member *c = &members[k];
+        if (c->at == firsts[c->batch - before])
+            order[c->at] = FG_BATCH_ENTRY(c->batch);
+        else
+            gone[c->at] = 1;
+    }
+    compact(order, n, gone);
+    err = FG_OK;
+done:
+    if (err)
+        truncate_set(set, before);
+    free(calls);
+    free(places);
+    free(members);
+    free(firsts);
+    free(gone);
+    return err;
+}
+
+/* -- Backward --------------------------------------------------------------------------- */
+
+static int block_touches(const fg_block *b, const fg_id *ids, size_t n)
+{
+    for (int32_t i = 0; i < b->n; i++)
+        if (b->ids[i] != FG_NONE && among(ids, n, b->ids[i]))
+            return 1;
+    return 0;
+}
+
+/* Is node id, or an operand of it, among ids[0 .. n) (sorted)? */
+static int touches(const fg_graph *g, fg_id id, const fg_id *ids, size_t n)
+{
+    fg_id node;
+    double c;
+    if (among(ids, n, id))
+        return 1;
+    if (g->op[id] == FG_NET) { /* its slots by block: fg_slot walks the rows per slot */
+        const fg_net_call *t = fg_call_of(g, id);
+        if (block_touches(t->x, ids, n))
+            return 1;
+        for (int32_t u = 0; u < t->net->layer[t->net->nlayers - 1].first; u++)
+            if (block_touches(t->net->rows[u], ids, n))
+                return 1;
+        return 0;
+    }
+    if (g->op[id] == FG_HEAD)
+        return among(ids, n, g->kids[id].bin.a) || block_touches(fg_head_row(g, id), ids, n);
+    for (int32_t k = 0; fg_slot(g, id, k, &node, &c); k++)
+        if (node != FG_NONE && among(ids, n, node))
+            return 1;
+    return 0;
+}
+
+/* The operands of calls of one network at calls[i .. e) of order, sorted: *n of them;
+ * NULL without memory. */
+static fg_id *operands(const fg_graph *g, const fg_id *order, const entry *calls, size_t i,
+                       size_t e, size_t *n)
+{
+    const fg_net *net = calls[i].net;
+    int32_t hidden = net->layer[net->nlayers - 1].first;
+    size_t k, total = 0;
+    fg_id *ids;
+    for (int32_t u = 0; u < hidden; u++)
+        total += (size_t)net->rows[u]->n;
+    for (k = i; k < e; k++)
+        total += (size_t)fg_call_of(g, order[calls[k].at])->x->n;
+    if (!(ids = malloc((total + 1) * sizeof *ids)))
+        return NULL;
+    *n = 0;
+    for (int32_t u = 0; u < hidden; u++)
+        for (int32_t j = 0; j < net->rows[u]->n; j++)
+            if (net->rows[u]->ids[j] != FG_NONE)
+                ids[(*n)++] = net->rows[u]->ids[j];
+    for (k = i; k < e; k++) {
+        const fg_block *x = fg_call_of(g, order[calls[k].at])->x;
+        for (int32_t j = 0; j < x->n; j++)
+            if (x->ids[j] != FG_NONE)
+                ids[(*n)++] = x->ids[j];
+    }
+    qsort(ids, *n, sizeof *ids, compare_ids);
+    return ids;
+}
+
+/* The operand sets of a sweep's batches so far. */
+typedef struct claim {
+    fg_id *ids;
+    size_t n;
+} claim;
+
+int fg_batch_sweep(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set)
+{
+    size_t m, i, e, k, nclaims = 0;
+    int32_t before = set->n;
+    entry *calls = calls_of(g, order, *n, &m);
+    claim *claims = malloc((m + 1) * sizeof *claims);
+    size_t *los = malloc((m + 1) * sizeof *los); /* by batch, from before */
+    uint8_t *gone = calloc(*n + 1, 1);
+    int err = FG_ENOMEM;
+    if ((m && !calls) || !claims || !los || !gone)
+        goto done;
+    for (i = 0; i < m; i = e) {
+        const fg_net *net = calls[i].net;
+        size_t lo, hi, nids = 0;
+        fg_id *ids;
+        int ok = 1;
+        fg_batch *b;
+        e = group_end(calls, m, i);
+        if (e - i < 2)
+            continue;
+        lo = calls[i].at;
+        hi = calls[e - 1].at;
+        if (!(ids = operands(g, order, calls, i, e, &nids)))
+            goto done;
+        for (k = lo + 1; ok && k < hi; k++) {
+            fg_id id = order[k];
+            if (!(g->op[id] == FG_NET && fg_call_of(g, id)->net == net))
+                ok = !touches(g, id, ids, nids);
+        }
+        for (size_t c = 0; ok && c < nclaims; c++)
+            for (k = 0; ok && k < nids; k++)
+                ok = !among(claims[c].ids, claims[c].n, ids[k]);
+        if (!ok) {
+            free(ids);
+            continue;
+        }
+        claims[nclaims++] = (claim){ids, nids};
+        if (!(b = add_batch(set, net, (int32_t)(e - i), 0)))
+            goto done;
+        for (k = i; k < e; k++) { /* swept from the last: the calls run last first */
+            b->calls[e - 1 - k] = order[calls[k].at];
+            gone[calls[k].at] = calls[k].at != lo;
+        }
+        b->mode = fg_net_batch_mode(g, b->calls, b->n);
+        los[set->n - 1 - before] = lo;
+    }
+    for (int32_t b = before; b < set->n; b++)
+        order[los[b - before]] = FG_BATCH_ENTRY(b);
+    compact(order, n, gone);
+    err = FG_OK;
+done:
+    if (err)
+        truncate_set(set, before);
+    while (nclaims)
+        free(claims[--nclaims].ids);
+    free(calls);
+    free(claims);
+    free(los);
+    free(gone);
+    return err;
+}

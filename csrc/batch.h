@@ -1,0 +1,47 @@
+/* Batches of a recorded graph (replay.h): the FG_NET calls of one network in a forward
+ * or backward order, run as one kernel (net.h) wherever that changes no number.
+ *
+ * An order's entry is a node, or FG_BATCH_ENTRY(b) for batch b of its set: the batch's
+ * calls leave the order and it stands where the first of them to run stood.
+ * - Forward: values depend on operands only, so any order with operands first gives the
+ *   same numbers. A network's calls (and their heads) run together where the first
+ *   call stood, if every node they read comes before that.
+ * - Backward: each grad must take its terms in the same order. The calls run together
+ *   where the last of them to run stood, in their own order, if no node swept in
+ *   between is an operand of theirs or passes terms to one: then moving them changes
+ *   neither what any node reads nor the order of any grad's terms. Two batches of one
+ *   sweep share no operand, so moving one never carries it past the other's nodes.
+ */
+#ifndef FASTGRAD_BATCH_H
+#define FASTGRAD_BATCH_H
+
+#include "store.h"
+
+typedef struct fg_batch {
+    int32_t n;    /* calls, at least 2 */
+    int32_t mode; /* a backward batch's fg_net_batch_mode */
+    fg_id *calls; /* in the order they ran unbatched */
+    fg_id *heads; /* forward: n * nout, the heads set with them (FG_NONE: not these);
+                     NULL in a backward batch */
+} fg_batch;
+
+typedef struct fg_batch_set {
+    fg_batch *batch;
+    int32_t n;
+    size_t scratch; /* doubles the largest batch's kernels need (fg_net_batch_scratch) */
+} fg_batch_set;
+
+#define FG_BATCH_ENTRY(b) (-1 - (fg_id)(b))
+#define FG_BATCH_INDEX(entry) (-1 - (entry))
+
+/* Batch the forward order order[0 .. *n) in place (*n its new length), the batches
+ * added to set. FG_OK, or FG_ENOMEM (then the order is as it was). */
+int fg_batch_forward(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set);
+
+/* The same for a sweep's order (swept from the last). */
+int fg_batch_sweep(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set);
+
+/* Let go of the set's batches (the nodes are the program's). */
+void fg_batch_set_free(fg_batch_set *set);
+
+#endif
