@@ -120,8 +120,8 @@ cdef class Value:
 
     @label.setter
     def label(self, value) -> None:
-        if not isinstance(value, str):
-            raise checks.bad_label(value)
+        if type(value) is not str:
+            value = checks.label(value)
         cdef fg_id id = _node_of(self)
         if value:
             _labels[id] = value

@@ -64,6 +64,16 @@ def bad_label(value: Any) -> TypeError:
     return TypeError(f"label must be a str, not {type(value).__name__}")
 
 
+def label(value: Any) -> str:
+    """value as a plain str (a str subclass copied: the compiled core drops a label as its
+    node dies, in the middle of a release, where no user __del__ may run)."""
+    if type(value) is str:
+        return value
+    if not isinstance(value, str):
+        raise bad_label(value)
+    return str.__str__(value)
+
+
 def children(kids: Any) -> tuple[Any, ...]:
     """Value(data, _children, _op)'s children as a tuple (each backend checks that they
     are Values: not_a_child); TypeError if they are not iterable (None, a number)."""

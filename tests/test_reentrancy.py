@@ -303,3 +303,35 @@ print(m([1.0, 2.0]).data > 50)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["True"]
+
+
+class _DyingLabel(str):
+    """A label whose death builds and drops graphs: were it kept, its __del__ would run
+    inside the store's release of the node it names."""
+
+    made: list[Value] = []
+
+    def __del__(self) -> None:
+        _DyingLabel.made.extend(Value(float(k)) * 2 for k in range(200))
+        del _DyingLabel.made[:100]
+
+
+@pytest.mark.parametrize("how", ["setter", "constructor"])
+def test_labels_are_kept_as_plain_str(how: str) -> None:
+    start = live()
+    for _ in range(30):
+        x = Value(1.0)
+        for k in range(50):
+            x = x * 1.0 + 0.5
+            if how == "setter":
+                x.label = _DyingLabel(f"n{k}")
+                named = x
+            else:
+                named = Value(0.5, label=_DyingLabel(f"c{k}"))
+                x = x + named
+            assert type(named.label) is str
+            assert named.label == ("n" if how == "setter" else "c") + str(k)
+        x.backward()
+        del x, named
+    _DyingLabel.made.clear()
+    assert live() == start

@@ -123,7 +123,7 @@ class Value:
             self._local = _run_closure
         if not hasattr(self, "_label"):  # counted once fully made (__del__ runs for
             _live_nodes += 1              # failed ones too), and once if made again
-        self._label = label
+        self._label = label if type(label) is str else checks.label(label)
 
     def __getattr__(self, name: str) -> Any:
         # reached for an unset slot (or a property reading one): a Value whose
@@ -210,8 +210,7 @@ class Value:
 
     @label.setter
     def label(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise checks.bad_label(value)
+        value = checks.label(value)
         self._data  # noqa: B018 (as in data's setter)
         self._label = value
 
