@@ -21,8 +21,9 @@ cdef void _drop_label(fg_id id) noexcept:
 # its facade. The closure may raise: backward() then raises it (_raise, FG_ECLOSURE).
 cdef int _run_backward(fg_graph *g, fg_id id) except -1:
     cdef void *o = fg_owner(g, id)
-    if o != NULL and type(<object>o) is _Custom:  # (a facade the collector is tearing
-        (<_Custom>o).closure()                    # down passes nothing back)
+    cdef _CustomOp rec = _rec_of(<Value>o) if o != NULL else None
+    if rec is not None and rec.closure is not None:  # (a facade the collector is
+        rec.closure()                                # tearing down passes nothing back)
     return 0
 
 
@@ -73,18 +74,17 @@ cdef class Value:
         old = self.id  # read after every conversion: they run Python, which may init self
         if old != FG_NONE and (custom or G.op[old] == FG_CUSTOM):
             raise checks.custom_reinit()
-        if custom and type(self) is not _Custom:
-            raise checks.custom_type(type(self))
+        cdef _CustomOp rec = _new_rec(self) if custom else None
         if custom and not fastgrad_grad_off:
-            id = _custom_node(<_Custom>self, x, kids)
-            (<_Custom>self).kids = kids  # no Python ran since the node took them
-            (<_Custom>self).op = _op
+            id = _custom_node(self, x, kids)
+            rec.kids = kids  # no Python ran since the node took them
+            rec.op = _op
         else:  # a leaf; a custom node under no_grad too, which keeps no children
             id = fg_leaf(&G, x, <void *>self)
             if id == FG_NONE:
                 _raise(FG_ENOMEM)
         if custom:
-            (<_Custom>self).closure = _nothing
+            rec.closure = _nothing
         self.id = id
         if old != FG_NONE:  # __init__ called again on a live Value
             fg_disown(&G, old)
@@ -137,7 +137,7 @@ cdef class Value:
         if op == FG_POWC:
             return checks.pow_label(G.cst[id])
         if op == FG_CUSTOM:
-            return _custom_of(id).op
+            return _rec_of(_custom_of(id)).op
         if op == FG_HEAD:  # the output neuron's activation, or its dot if linear
             op = fg_head_act(&G, id)
             return _OP_NAMES[FG_DOT if op == FG_LEAF else op]
@@ -148,15 +148,17 @@ cdef class Value:
         """micrograd's no-argument callable: this node's local backward, once (its grad
         times the local derivatives, added into its operands' grads). A custom node's
         is the closure set on it (micrograd's recipe); other nodes keep their own."""
-        if type(self) is _Custom and (<_Custom>self).closure is not None:
-            return (<_Custom>self).closure
+        cdef _CustomOp rec = _rec_of(self)
+        if rec is not None and rec.closure is not None:
+            return rec.closure
         return self._local_backward
 
     @_backward.setter
     def _backward(self, f) -> None:
-        if type(self) is not _Custom or (<_Custom>self).closure is None:
+        cdef _CustomOp rec = _rec_of(self)
+        if rec is None or rec.closure is None:
             raise checks.not_custom(self)
-        (<_Custom>self).closure = f  # under no_grad its node is a leaf: never called
+        rec.closure = f  # under no_grad its node is a leaf: never called
 
     def _local_backward(self) -> None:
         """This node's local backward once, as backward() applies it (_backward)."""
@@ -343,17 +345,51 @@ cdef class Value:
             _raise(err)
 
 
-@cython.auto_pickle(False)  # pickles as a Value does: a leaf (Value.__reduce__)
-cdef class _Custom(Value):
-    """The facade of a custom node (Value(data, _children, _op), csrc/custom.h), which
-    Value() makes when given children or an op. It keeps what the node needs: the op,
-    the children's facades (so the collector sees the graph between custom nodes) and
-    the _backward closure. Tracked by the collector, unlike Value: the lecture's closure
-    captures its own node, a cycle only the collector can free."""
+@cython.auto_pickle(False)
+cdef class _CustomOp:
+    """What a custom node (Value(data, _children, _op), csrc/custom.h) needs its facade
+    to keep: the op, the children's facades (so the collector sees the graph between
+    custom nodes) and the _backward closure. Tracked by the collector: the lecture's
+    closure captures its own node, a cycle only the collector can free."""
 
-    cdef object closure  # None for a facade made without children and op
+    cdef object closure  # None until the node is made
     cdef str op
     cdef tuple kids
+
+
+@cython.auto_pickle(False)  # pickles as a Value does: a leaf (Value.__reduce__)
+cdef class _Custom(Value):
+    """The facade Value() makes for a custom node: a Value with room for its _CustomOp
+    (a Python subclass of Value keeps it in its instance dict instead)."""
+
+    cdef _CustomOp rec  # None for a facade that made a leaf after all
+
+
+cdef str _REC_KEY = "_fastgrad_custom_op"
+
+
+cdef _CustomOp _rec_of(Value v):
+    """v's custom op record, None for a facade of no custom node."""
+    if type(v) is _Custom:
+        return (<_Custom>v).rec
+    if type(v) is Value:
+        return None
+    d = getattr(v, "__dict__", None)  # a subclass (one without a dict keeps none)
+    return d.get(_REC_KEY) if type(d) is dict else None
+
+
+cdef _CustomOp _new_rec(Value v):
+    """A fresh record on v, which is about to make a custom node: a _Custom, or an
+    instance of a Python subclass of Value (its dict keeps the record)."""
+    cdef _CustomOp rec = _CustomOp.__new__(_CustomOp)
+    if type(v) is _Custom:
+        (<_Custom>v).rec = rec
+        return rec
+    d = getattr(v, "__dict__", None) if type(v) is not Value else None
+    if type(d) is not dict:
+        raise checks.custom_type(type(v))
+    (<dict>d)[_REC_KEY] = rec
+    return rec
 
 
 # Value() picks the facade type by its arguments, before __init__ runs: _Custom where
@@ -375,7 +411,8 @@ cdef vectorcallfunc _value_vectorcall = (<_VectorcallType *>Value).tp_vectorcall
 cdef object _make_value(type t, PyObject *args, PyObject *kwds):
     if t is Value and (PyTuple_GET_SIZE(<object>args) > 1 or kwds != NULL):
         if _args_make_custom(<tuple>args, <dict>kwds if kwds != NULL else None):
-            t = _Custom
+            # _Custom's own tp_new: it sets the fields Value's leaves unset (NULL)
+            return (<PyTypeObject *>_Custom).tp_new(_Custom, args, kwds)
     return _value_tp_new(t, args, kwds)
 
 
@@ -414,12 +451,12 @@ if _value_vectorcall != NULL:
     (<_VectorcallType *>Value).tp_vectorcall = <vectorcallfunc>_call_value
 
 
-cdef inline _Custom _custom_of(fg_id id):
+cdef inline Value _custom_of(fg_id id):
     """The facade of custom node id: it has one as long as it lives (custom.h)."""
-    return <_Custom>fg_owner(&G, id)
+    return <Value>fg_owner(&G, id)
 
 
-cdef fg_id _custom_node(_Custom self, double x, tuple kids) except FG_NONE:
+cdef fg_id _custom_node(Value self, double x, tuple kids) except FG_NONE:
     """A custom node of data x over kids (Values), owned by self."""
     cdef Py_ssize_t i, n = len(kids)
     cdef fg_block *b

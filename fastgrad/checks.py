@@ -103,10 +103,10 @@ def custom_reinit() -> TypeError:
 
 
 def custom_type(t: type) -> TypeError:
-    """The error for a custom node made on a facade other than Value's own (a
-    subclass, or Value.__new__ then __init__ on the compiled core)."""
+    """The error for a custom node made on a facade that cannot keep its closure (on
+    the compiled core: Value.__new__ then __init__, or a subclass with no __dict__)."""
     return TypeError(f"Value(data, _children, _op): a custom node is made by calling "
-                     f"Value itself, not through {t.__name__}.__new__")
+                     f"Value or a subclass of it with a __dict__, not {t.__name__}.__new__")
 
 
 def not_custom(v: Any) -> AttributeError:

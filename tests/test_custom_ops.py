@@ -370,3 +370,59 @@ def test_recompute_keeps_a_custom_nodes_data() -> None:
     x.data = 2.0
     out._recompute()
     assert out.data == 5.0
+
+
+class Named(Value):
+    """A subclass as micrograd extensions write one: its own __init__ passing the
+    children and op on, and its ops making instances of itself."""
+
+    def __init__(self, data: float, _children: tuple = (), _op: str = "", name: str = "") -> None:
+        super().__init__(data, _children, _op)
+        self.name = name
+
+
+NAMED = lecture_ops(Named)
+
+
+def test_a_subclass_makes_custom_nodes() -> None:
+    mine, want = mixed(NAMED), mixed(CUSTOM)
+    mine[0].backward()
+    want[0].backward()
+    assert mine[0].data == want[0].data
+    assert [v.grad for v in mine[1]] == [v.grad for v in want[1]]
+    t = NAMED["tanh"](Named(0.3, name="x"))
+    assert type(t) is Named and t._op == "tanh" and [c.name for c in t._prev] == ["x"]
+
+
+def test_a_subclass_graph_of_custom_nodes_is_collected() -> None:
+    while gc.collect():
+        pass
+    base = fastgrad.stats()["live_nodes"]
+    refs = []
+    for k in range(30):
+        a = Named(0.1 * k)
+        y = fastgrad.sum([NAMED["tanh"](NAMED["exp"](a)), a]) * 2.0
+        y.backward()
+        refs.append(weakref.ref(y._prev.pop()))
+        del a, y
+    while gc.collect():
+        pass
+    assert all(r() is None for r in refs)
+    assert fastgrad.stats()["live_nodes"] == base
+
+
+@pytest.mark.parametrize("call", ["vectorcall", "type.__call__", "keywords"])
+def test_every_way_of_calling_value_makes_a_whole_custom_node(call: str) -> None:
+    """Value() reached through its vectorcall, through type.__call__ (tp_new: what
+    Python 3.9 and heap-type builds use) and with keyword arguments."""
+    x = Value(1.5)
+    make = {"vectorcall": lambda: Value(2.0, (x,), "op", label="L"),
+            "type.__call__": lambda: type.__call__(Value, 2.0, (x,), "op", label="L"),
+            "keywords": lambda: Value(2.0, _children=[x], _op="op", label="L")}[call]
+    o = make()
+
+    def _backward() -> None:
+        x.grad += 3.0 * o.grad
+    o._backward = _backward
+    o.backward()
+    assert (x.grad, o._op, o.label, o._prev) == (3.0, "op", "L", {x})
