@@ -8,9 +8,10 @@ the rules of fastgrad/pure, the specification.
 
 This file holds the store handle, the errors and the number conversion, and includes
 one file per concern, each the counterpart of a module of fastgrad/pure:
-_value.pxi (Value, the engine), _fused.pxi (sum, dot, Dense, Network),
+_value.pxi (Value, the engine), _custom.pxi (micrograd's custom ops),
+_spare.pxi (spare facades, Value's tp_dealloc), _fused.pxi (sum, dot, Dense, Network),
 _kernels.pxi (bulk data access, optimizer steps, predict), _replay.pxi (recorded
-graphs, fastgrad.compile's engine).
+graphs, fastgrad.compile's engine), _floor.pxi (the bench's plain-C moons step).
 
 Rule for all of them: never hold a pointer into the store (G.data, ...) across
 anything that can run Python code or allocate a node: both may move the arrays.
@@ -146,6 +147,8 @@ def stats() -> dict:
 
 
 include "_value.pxi"
+include "_custom.pxi"
+include "_spare.pxi"
 include "_fused.pxi"
 include "_kernels.pxi"
 include "_replay.pxi"

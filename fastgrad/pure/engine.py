@@ -27,6 +27,7 @@ from typing import Any, Callable, NamedTuple
 from fastgrad import checks, elementwise
 from fastgrad.checks import as_float
 from fastgrad.pure._ieee import fdiv, flog, pow_slope, real_pow, relu, sigmoid
+from fastgrad.pure.sweep import sweep, topological_order
 
 __all__ = [
     "Value", "Dense", "Network", "sum", "dot", "layer", "mlp", "no_grad", "is_grad_enabled",
@@ -433,7 +434,7 @@ class Value:
     # -- gradients -------------------------------------------------------------------
     def backward(self) -> None:
         """Set this Value's grad to 1 and accumulate d(self)/d(node) into every node."""
-        sweep(self, _topological_order(self))
+        sweep(self, topological_order(self))
 
     def zero_grad(self) -> None:
         self._grad = 0.0
@@ -447,37 +448,11 @@ class Value:
                                       for o in self._operands])
 
 
-def sweep(root: Value, topo: list[Value]) -> None:
-    """backward()'s sweep over root's topological order: root's grad set to 1, then
-    every node's closure from the top (a replay runs it over its recorded order)."""
-    root._grad = 1.0
-    for node in reversed(topo):
-        node._local(node)
-
-
 def _restore(data: float, grad: float, label: str) -> Value:
     """A leaf Value as pickled: its data, grad and label (the graph is not kept)."""
     v = Value(data, label=label)
     v.grad = grad
     return v
-
-
-def _topological_order(root: Value) -> list[Value]:
-    """Depth-first post-order from root, children in operand order, without recursion."""
-    topo: list[Value] = []
-    visited = {root}
-    stack = [(root, iter(root._children))]
-    while stack:
-        node, children = stack[-1]
-        for child in children:
-            if child not in visited:
-                visited.add(child)
-                stack.append((child, iter(child._children)))
-                break
-        else:
-            stack.pop()
-            topo.append(node)
-    return topo
 
 
 class no_grad:

@@ -13,7 +13,8 @@ from typing import Any
 from collections.abc import Sequence
 
 from fastgrad import checks
-from fastgrad.pure.engine import Value, _run_closure, _topological_order, sweep
+from fastgrad.pure.engine import Value, _run_closure
+from fastgrad.pure.sweep import sweep, topological_order
 
 
 def replayable(node: Value) -> bool:
@@ -35,7 +36,7 @@ class Replay:
                 raise checks.input_not_a_leaf(k)
         self._roots: list[Value] = list(outputs)
         self._inputs: list[Value] = list(inputs)
-        self._orders = [_topological_order(root) for root in self._roots]  # for the sweeps
+        self._orders = [topological_order(root) for root in self._roots]  # for the sweeps
         seen: set[Value] = set()
         self._nodes: list[Value] = []  # every node but the leaves once, operands first
         for order in self._orders:
