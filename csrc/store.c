@@ -1,21 +1,9 @@
 /* The graph store: allocation in chunks, growth, reference counting and release. */
-#if defined(__linux__)
-#define _GNU_SOURCE /* mremap */
-#endif
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/mman.h>
-#include <unistd.h>
-#define FG_MMAP 1
-#ifndef MAP_ANONYMOUS
-#define MAP_ANONYMOUS MAP_ANON
-#endif
-#else
-#define FG_MMAP 0
-#endif
 
+#include "pages.h"
 #include "store.h"
 
 /* Ids are int32; the top 64 Ki are left out, so the capacity is a whole number of
@@ -67,62 +55,6 @@ static fg_id chunk_slots(const fg_graph *g) { return (fg_id)1 << g->chunk_shift;
 static uint32_t chunks_of(const fg_graph *g, fg_id slots) { return (uint32_t)slots >> g->chunk_shift; }
 static size_t page_up(const fg_graph *g, size_t bytes) { return (bytes + g->page - 1) & ~(g->page - 1); }
 
-/* -- the arrays' memory: private mappings that grow without copying and give pages back.
- * Elsewhere (no mmap) plain heap blocks, which cannot give pages back. */
-
-#if FG_MMAP
-static void *map_new(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void *map_grow(void *p, size_t old, size_t bytes)
-{
-#ifdef __linux__
-    void *q = mremap(p, old, bytes, MREMAP_MAYMOVE); /* moves page tables, copies nothing */
-    return q == MAP_FAILED ? NULL : q;
-#else
-    void *q = map_new(bytes);
-    if (q) {
-        memcpy(q, p, old);
-        munmap(p, old);
-    }
-    return q;
-#endif
-}
-
-static void *map_shrink(void *p, size_t old, size_t bytes)
-{
-    munmap((char *)p + bytes, old - bytes);
-    return p;
-}
-
-/* Give back the whole pages of [p, p + bytes); they read as zeros when next touched. */
-static int map_drop(const fg_graph *g, void *p, size_t bytes)
-{
-    uintptr_t from = ((uintptr_t)p + g->page - 1) & ~(uintptr_t)(g->page - 1);
-    uintptr_t to = ((uintptr_t)p + bytes) & ~(uintptr_t)(g->page - 1);
-    return to <= from ? 0 : madvise((void *)from, to - from, MADV_DONTNEED);
-}
-#else
-static void *map_new(size_t bytes) { return malloc(bytes); }
-static void *map_grow(void *p, size_t old, size_t bytes) { (void)old; return realloc(p, bytes); }
-
-static void *map_shrink(void *p, size_t old, size_t bytes)
-{
-    void *q = realloc(p, bytes);
-    (void)old;
-    return q ? q : p; /* a refused shrink keeps the larger block */
-}
-
-static int map_drop(const fg_graph *g, void *p, size_t bytes)
-{
-    (void)g; (void)p; (void)bytes;
-    return -1;
-}
-#endif
-
 /* Resize every node array from cap to new_cap slots: all or none. */
 static int resize_arrays(fg_graph *g, fg_id new_cap)
 {
@@ -131,8 +63,8 @@ static int resize_arrays(fg_graph *g, fg_id new_cap)
         char *a = array(g, k);
         size_t old = page_up(g, ARRAYS[k].elem * (size_t)g->cap);
         size_t bytes = page_up(g, ARRAYS[k].elem * (size_t)new_cap);
-        void *p = bytes == old ? a : bytes < old ? map_shrink(a, old, bytes)
-                  : a ? map_grow(a, old, bytes) : map_new(bytes);
+        void *p = bytes == old ? a : bytes < old ? fg_pages_shrink(a, old, bytes)
+                  : a ? fg_pages_grow(a, old, bytes) : fg_pages_new(bytes);
         if (!p)
             break;
         set_array(g, k, p);
@@ -140,7 +72,7 @@ static int resize_arrays(fg_graph *g, fg_id new_cap)
     if (k == NARRAYS)
         return 0;
     while (k-- > 0) /* only growing can fail: undo it */
-        set_array(g, k, map_shrink(array(g, k), page_up(g, ARRAYS[k].elem * (size_t)new_cap),
+        set_array(g, k, fg_pages_shrink(array(g, k), page_up(g, ARRAYS[k].elem * (size_t)new_cap),
                                    page_up(g, ARRAYS[k].elem * (size_t)g->cap)));
     return -1;
 }
@@ -240,12 +172,7 @@ fg_id fg_refill(fg_graph *g)
 
 int fg_init(fg_graph *g, const fg_release_fn *release_rules)
 {
-    size_t page = 4096;
-#if FG_MMAP
-    long p = sysconf(_SC_PAGESIZE);
-    if (p > 0)
-        page = (size_t)p;
-#endif
+    size_t page = fg_page_size();
     memset(g, 0, sizeof *g);
     g->release_rules = release_rules;
     g->max_live = FG_MAX_SLOTS - 1;
@@ -269,62 +196,6 @@ int fg_init(fg_graph *g, const fg_release_fn *release_rules)
 void fg_set_max_live(fg_graph *g, fg_id max_live)
 {
     g->max_live = max_live < 0 ? 0 : (max_live > FG_MAX_SLOTS - 1 ? FG_MAX_SLOTS - 1 : max_live);
-}
-
-void *fg_ext_alloc(fg_graph *g, size_t bytes)
-{
-    void *p = malloc(bytes);
-    if (p)
-        g->ext_bytes += bytes;
-    return p;
-}
-
-void fg_ext_free(fg_graph *g, void *p, size_t bytes)
-{
-    assert(g->ext_bytes >= bytes);
-    g->ext_bytes -= bytes;
-    free(p);
-}
-
-/* Cells are recycled through a free list linked through their first pointer, so a
- * training step's dot nodes cost no malloc or free; giving chunks back frees them. */
-void *fg_cell_take(fg_graph *g)
-{
-    void **c = g->free_cells;
-    if (c) {
-        g->free_cells = c[0];
-        return c;
-    }
-    return fg_ext_alloc(g, FG_CELL_BYTES);
-}
-
-void fg_cell_give(fg_graph *g, void *cell)
-{
-    ((void **)cell)[0] = g->free_cells;
-    g->free_cells = cell;
-}
-
-int fg_reserve_scratch(fg_graph *g, size_t n)
-{
-    size_t cap = g->scratch_cap ? g->scratch_cap : 256;
-    void *p;
-    if (n <= g->scratch_cap)
-        return 0;
-    while (cap < n)
-        cap *= 2;
-    if (!(p = realloc(g->walk, cap * sizeof(fg_id)))) return -1;
-    g->walk = p;
-    if (!(p = realloc(g->order, cap * sizeof(fg_id)))) return -1;
-    g->order = p;
-    g->scratch_cap = cap;
-    return 0;
-}
-
-void fg_free_scratch(fg_graph *g)
-{
-    free(g->walk); free(g->order);
-    g->walk = g->order = NULL;
-    g->scratch_cap = 0;
 }
 
 /* The ids of chunk c that may hold nodes: up to bump in the current chunk. */
@@ -427,30 +298,57 @@ static int cur_is_empty(const fg_graph *g)
     return 1;
 }
 
+/* Give back the pages of every run of given-back chunks, one call per array and run
+ * (a 10^7-node graph is ~2400 chunks, most of them one run: 9 calls, not 22 000); runs
+ * given back before cost the kernel a look at page tables with nothing in them. A run
+ * the kernel refuses (locked memory) is empty again, its pages kept. */
+static void drop_released(fg_graph *g)
+{
+    uint32_t c = 1, end;
+    size_t k;
+    while (c < g->nchunks) {
+        if (g->chunks[c].state != FG_CHUNK_RELEASED) {
+            c++;
+            continue;
+        }
+        for (end = c + 1; end < g->nchunks && g->chunks[end].state == FG_CHUNK_RELEASED; end++)
+            ;
+        for (k = 0; k < NARRAYS; k++) {
+            size_t bytes = ARRAYS[k].elem << g->chunk_shift;
+            if (fg_pages_drop(array(g, k) + bytes * c, bytes * (end - c)))
+                break;
+        }
+        if (k < NARRAYS) {
+            for (; c < end; c++) {
+                list_remove(g, &g->released, c);
+                g->chunks[c].state = FG_CHUNK_EMPTY;
+                list_push(g, &g->empty, c, 0);
+            }
+            return;
+        }
+        c = end;
+    }
+}
+
 /* Give back the pages of up to n empty chunks, the longest empty first; then the
  * address space of the given-back chunks at the top, and the cells. */
 static void give_back(fg_graph *g, uint32_t n)
 {
     fg_id top, new_cap = FG_BASE_SLOTS;
-    while (n-- > 0) {
-        uint32_t c = g->empty.tail;
-        size_t k;
-        for (k = 0; k < NARRAYS; k++) {
-            size_t bytes = ARRAYS[k].elem << g->chunk_shift;
-            if (map_drop(g, array(g, k) + bytes * c, bytes))
-                break;
+    if (FG_PAGES_DROP && n > 0) { /* elsewhere no page in the middle can go back */
+        while (n-- > 0) {
+            uint32_t c = g->empty.tail;
+            list_remove(g, &g->empty, c);
+            g->chunks[c].state = FG_CHUNK_RELEASED;
+            list_push(g, &g->released, c, 0);
         }
-        if (k < NARRAYS) /* pages cannot be given back here: the chunk stays empty */
-            break;
-        list_remove(g, &g->empty, c);
-        g->chunks[c].state = FG_CHUNK_RELEASED;
-        list_push(g, &g->released, c, 0);
+        drop_released(g);
     }
     for (;;) { /* without mmap, the top's empty chunks go too: only the top can shrink */
         uint32_t c = g->nchunks - 1;
         if (c > 0 && g->chunks[c].state == FG_CHUNK_RELEASED)
             list_remove(g, &g->released, c);
-        else if (c > 0 && !FG_MMAP && g->chunks[c].state == FG_CHUNK_EMPTY)
+        else if (c > 0 && !FG_PAGES_DROP && g->chunks[c].state == FG_CHUNK_EMPTY)
             list_remove(g, &g->empty, c);
         else
             break;
