@@ -218,16 +218,13 @@ void fg_reset_stamps(fg_graph *g)
 
 /* -- release -------------------------------------------------------------------------- */
 
-/* Put a dead node's slot back in its chunk; its operands are the caller's business.
- * A chunk whose last node this was becomes empty, whole: its free slots need no list. */
+/* Put a dead node's slot back in its chunk (marked FG_FREE, owner cleared: the
+ * caller's); its operands are the caller's business too. A chunk whose last node this
+ * was becomes empty, whole: its free slots need no list. */
 static void free_slot(fg_graph *g, fg_id id)
 {
     uint32_t c = (uint32_t)id >> g->chunk_shift;
     fg_chunk *ch;
-    if (g->flags[id] & FG_FLAG_LABEL)
-        g->drop_label(id);
-    g->op[id] = FG_FREE;
-    g->owner[id] = NULL;
     g->live--;
     g->freed++;
     if (c == g->cur) {
@@ -258,24 +255,37 @@ static void keep_recent(fg_graph *g);
 
 /* Dead nodes wait on the list linked through their own visit field, which a dead
  * node no longer needs for walks, so this neither recurses nor allocates: a chain of
- * any length frees in O(1) space. */
+ * any length frees in O(1) space. Nothing in a release makes a node, so the arrays stay
+ * where they are: read once here, as each store to them (a byte's above all) may alias
+ * g's fields, which the compiler would otherwise read again for every node. */
 void fg_release(fg_graph *g, fg_id head)
 {
+    uint8_t *const op = g->op;
+    const uint8_t *const flags = g->flags;
+    const fg_kids *const kids = g->kids;
+    uint32_t *const refs = g->refs;
+    fg_visit *const visit = g->visit;
+    void **const owner = g->owner;
+    const fg_release_fn *const rules = g->release_rules;
     while (head != FG_NONE) {
         fg_id x = head;
         fg_release_fn rule;
-        assert(g->refs[x] == 0 && g->op[x] < FG_NOPS);
-        head = g->visit[x].next_dead;
-        rule = g->release_rules[g->op[x]];
+        assert(refs[x] == 0 && op[x] < FG_NOPS);
+        head = visit[x].next_dead;
+        rule = rules[op[x]];
         if (rule) {
             rule(g, x, &head);
         } else {
-            fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
+            fg_id a = kids[x].bin.a, b = kids[x].bin.b;
             if (a != FG_NONE)
-                fg_release_push(g, a, &head);
+                fg_release_push_in(g, refs, visit, op, a, &head);
             if (b != FG_NONE)
-                fg_release_push(g, b, &head);
+                fg_release_push_in(g, refs, visit, op, b, &head);
         }
+        if (FG_UNLIKELY(flags[x] & FG_FLAG_LABEL))
+            g->drop_label(x);
+        op[x] = FG_FREE;
+        owner[x] = NULL;
         free_slot(g, x);
     }
     if (2 * g->in_use <= g->peak)

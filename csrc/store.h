@@ -182,9 +182,8 @@ void fg_set_max_live(fg_graph *g, fg_id max_live);
 fg_id fg_refill(fg_graph *g);
 void fg_release(fg_graph *g, fg_id head);
 
-/* A fresh slot with the node's scalar fields set; FG_NONE if the store is full.
- * Inline, as fg_node and fg_decref: they are the cost of every operation. */
-static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
+/* A fresh id, counted as a node, its fields unset; FG_NONE if the store is full. */
+static inline fg_id fg_new_id(fg_graph *g)
 {
     fg_id id = g->free_head;
     if (g->live >= g->max_live)
@@ -197,15 +196,43 @@ static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
     } else if ((id = fg_refill(g)) == FG_NONE) {
         return FG_NONE;
     }
-    g->data[id] = data;
-    g->grad[id] = 0.0;
-    g->cst[id] = 0.0;
-    g->op[id] = (uint8_t)op;
-    g->flags[id] = 0;
-    g->refs[id] = owner != NULL;
-    g->visit[id].stamp = op == FG_LEAF ? FG_LEAF_STAMP : 0;
-    g->owner[id] = owner;
     g->live++;
+    return id;
+}
+
+/* Set every field of fresh id: a node of op with data, operands a and b (no reference
+ * taken) and constant c, its count 1 if owner is given, else 0. The arrays are read
+ * once, before the first store: a byte store may alias any field of g, which the
+ * compiler would read again after each one. */
+static inline void fg_fill_slot(fg_graph *g, fg_id id, int op, double data, fg_id a, fg_id b,
+                                double c, void *owner)
+{
+    double *const dv = g->data, *const gv = g->grad, *const cv = g->cst;
+    uint8_t *const ov = g->op, *const fv = g->flags;
+    fg_kids *const kv = g->kids;
+    uint32_t *const rv = g->refs;
+    fg_visit *const vv = g->visit;
+    void **const wv = g->owner;
+    dv[id] = data;
+    gv[id] = 0.0;
+    cv[id] = c;
+    kv[id].bin.a = a;
+    kv[id].bin.b = b;
+    rv[id] = owner != NULL;
+    vv[id].stamp = op == FG_LEAF ? FG_LEAF_STAMP : 0;
+    wv[id] = owner;
+    ov[id] = (uint8_t)op;
+    fv[id] = 0;
+}
+
+/* A fresh slot with the node's scalar fields set (its operands the caller's to set);
+ * FG_NONE if the store is full. Inline, as fg_node and fg_decref: they are the cost of
+ * every operation. */
+static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
+{
+    fg_id id = fg_new_id(g);
+    if (id != FG_NONE)
+        fg_fill_slot(g, id, op, data, FG_NONE, FG_NONE, 0.0, owner);
     return id;
 }
 
@@ -215,12 +242,19 @@ static inline fg_id fg_take_slot(fg_graph *g, int op, double data, void *owner)
 void fg_custom_repin(fg_graph *g, fg_id id);
 void fg_custom_unpin_queued(fg_graph *g);
 
+/* One more reference on node id, through the arrays refs and ops (g's, read by the
+ * caller once for several nodes). */
+static inline void fg_incref_in(fg_graph *g, uint32_t *refs, const uint8_t *ops, fg_id id)
+{
+    assert(ops[id] != FG_FREE);
+    if (FG_UNLIKELY(++refs[id] > 1 && ops[id] == FG_CUSTOM))
+        fg_custom_repin(g, id);
+}
+
 /* One more reference on node id (an operand slot, a program, a sweep). */
 static inline void fg_incref(fg_graph *g, fg_id id)
 {
-    assert(g->op[id] != FG_FREE);
-    if (FG_UNLIKELY(++g->refs[id] > 1 && g->op[id] == FG_CUSTOM))
-        fg_custom_repin(g, id);
+    fg_incref_in(g, g->refs, g->op, id);
 }
 
 /* A new node with op, data and operands a, b (FG_NONE for none) and constant c.
@@ -229,15 +263,19 @@ static inline void fg_incref(fg_graph *g, fg_id id)
 static inline fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c,
                             void *owner)
 {
-    fg_id id = fg_take_slot(g, op, data, owner);
+    fg_id id = fg_new_id(g);
+    uint32_t *refs;
+    const uint8_t *ops;
     if (id == FG_NONE)
         return FG_NONE;
     assert((a == FG_NONE || g->op[a] != FG_FREE) && (b == FG_NONE || g->op[b] != FG_FREE));
-    g->cst[id] = c;
-    g->kids[id].bin.a = a;
-    g->kids[id].bin.b = b;
-    if (a != FG_NONE) fg_incref(g, a);
-    if (b != FG_NONE) fg_incref(g, b);
+    refs = g->refs; /* read before the stores, as fg_fill_slot's */
+    ops = g->op;
+    fg_fill_slot(g, id, op, data, a, b, c, owner);
+    if (a != FG_NONE)
+        fg_incref_in(g, refs, ops, a);
+    if (b != FG_NONE)
+        fg_incref_in(g, refs, ops, b);
     return id;
 }
 
@@ -261,16 +299,23 @@ static inline void fg_decref(fg_graph *g, fg_id id)
 }
 
 /* For a release rule: drop the reference on operand id, putting id on the release
- * worklist *head if it was the last. */
-static inline void fg_release_push(fg_graph *g, fg_id id, fg_id *head)
+ * worklist *head if it was the last; through the arrays refs, visit and ops (g's, read
+ * by the caller once for the whole release). */
+static inline void fg_release_push_in(fg_graph *g, uint32_t *refs, fg_visit *visit,
+                                      const uint8_t *ops, fg_id id, fg_id *head)
 {
-    assert(g->refs[id] > 0 && g->op[id] != FG_FREE);
-    if (--g->refs[id] == 0) {
-        g->visit[id].next_dead = *head;
+    assert(refs[id] > 0 && ops[id] != FG_FREE);
+    if (--refs[id] == 0) {
+        visit[id].next_dead = *head;
         *head = id;
-    } else if (FG_UNLIKELY(g->op[id] == FG_CUSTOM)) {
+    } else if (FG_UNLIKELY(ops[id] == FG_CUSTOM)) {
         fg_custom_repin(g, id); /* an unpin waits for the end of the release */
     }
+}
+
+static inline void fg_release_push(fg_graph *g, fg_id id, fg_id *head)
+{
+    fg_release_push_in(g, g->refs, g->visit, g->op, id, head);
 }
 
 /* Free a node made without an owner that no parent took after all. */

@@ -108,9 +108,15 @@ cdef bint _args_make_custom(tuple a, dict k) except -1:
 
 
 cdef object _call_value(object t, PyObject **args, size_t nargsf, PyObject *kwnames):
-    if PyVectorcall_NARGS(nargsf) > 1 or kwnames != NULL:  # (a leaf's call: not even this)
-        if _vector_makes_custom(args, PyVectorcall_NARGS(nargsf), kwnames):
+    cdef Py_ssize_t n = PyVectorcall_NARGS(nargsf)
+    cdef Value leaf
+    if n > 1 or kwnames != NULL:  # (a leaf's call: not even this)
+        if _vector_makes_custom(args, n, kwnames):
             return PyObject_Vectorcall(_Custom, args, nargsf, kwnames)
+    elif n == 1 and t is Value:  # Value(x), a leaf: the most common call of all
+        leaf = _plain_leaf(<object>args[0])
+        if leaf is not None:
+            return leaf
     return _value_vectorcall(t, args, nargsf, kwnames)
 
 

@@ -347,6 +347,21 @@ cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
     return _own(v, fg_leaf(&G, data, <void *>v))
 
 
+cdef Value _plain_leaf(object x):
+    """Value(x) for a float or an int x, as __init__ makes it, on a spare facade (the
+    call's own path takes a new object, parses four arguments, checks each); None for
+    any other x, which __init__ converts."""
+    cdef double d
+    if type(x) is float:
+        d = PyFloat_AS_DOUBLE(x)
+    elif type(x) is int:
+        d = PyLong_AsDouble(x)  # an int too large raises OverflowError, as in __init__
+    else:
+        return None
+    cdef Value v = _blank()
+    return _own(v, fg_leaf(&G, d, <void *>v))
+
+
 cdef inline Value _binary(int op, Value a, Value b):
     """A node of binary op on a's and b's data."""
     cdef double out = 0.0  # set by fg_forward unless it fails
