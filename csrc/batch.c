@@ -33,19 +33,25 @@ static int among(const fg_id *ids, size_t n, fg_id c)
     return n && bsearch(&c, ids, n, sizeof *ids, compare_ids) != NULL;
 }
 
-/* The FG_NET entries of order[0 .. n), each network's together in the order's: *m of
- * them; NULL without memory (or with none). */
-static entry *calls_of(const fg_graph *g, const fg_id *order, size_t n, size_t *m)
+/* The network of an FG_NET or FG_HEAD node. */
+static const fg_net *net_of(const fg_graph *g, fg_id id)
+{
+    return g->op[id] == FG_NET ? fg_call_of(g, id)->net : fg_head_call(g, id)->net;
+}
+
+/* The entries of order[0 .. n) with op op (FG_NET or FG_HEAD), each network's together
+ * in the order's: *m of them; NULL without memory (or with none). */
+static entry *nodes_of(const fg_graph *g, const fg_id *order, size_t n, int op, size_t *m)
 {
     entry *calls;
     *m = 0;
     for (size_t i = 0; i < n; i++)
-        *m += order[i] > 0 && g->op[order[i]] == FG_NET;
+        *m += order[i] > 0 && g->op[order[i]] == op;
     if (!*m || !(calls = malloc(*m * sizeof *calls)))
         return NULL;
     for (size_t i = 0, k = 0; i < n; i++)
-        if (order[i] > 0 && g->op[order[i]] == FG_NET)
-            calls[k++] = (entry){fg_call_of(g, order[i])->net, i};
+        if (order[i] > 0 && g->op[order[i]] == op)
+            calls[k++] = (entry){net_of(g, order[i]), i};
     qsort(calls, *m, sizeof *calls, by_net);
     return calls;
 }
@@ -68,8 +74,10 @@ static fg_batch *add_batch(fg_batch_set *set, const fg_net *net, int32_t n, size
         return NULL;
     set->batch = grown;
     b = &set->batch[set->n];
+    memset(b, 0, sizeof *b);
     b->n = n;
     b->mode = FG_BATCH_CALLS;
+    b->nheads = (int32_t)nheads * n;
     b->calls = malloc((size_t)n * sizeof *b->calls);
     b->heads = nheads ? malloc((size_t)n * nheads * sizeof *b->heads) : NULL;
     if (!b->calls || (nheads && !b->heads)) {
@@ -159,7 +167,7 @@ int fg_batch_forward(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set)
 {
     size_t m, i, e, k, nm = 0;
     int32_t before = set->n;
-    entry *calls = calls_of(g, order, *n, &m);
+    entry *calls = nodes_of(g, order, *n, FG_NET, &m);
     place *places = malloc((*n + 1) * sizeof *places);
     member *members = malloc((m + 1) * sizeof *members);
     size_t *firsts = malloc((m + 1) * sizeof *firsts); /* by batch, from before */
@@ -188,6 +196,7 @@ int fg_batch_forward(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set)
         if (!(b = add_batch(set, net, (int32_t)(e - i), (size_t)nout)))
             goto done;
         firsts[set->n - 1 - before] = first;
+        b->nodes = b->n;
         for (k = i; k < e; k++) {
             b->calls[k - i] = order[calls[k].at];
             members[nm++] = (member){calls[k].at, set->n - 1, (int32_t)(k - i)};
@@ -210,6 +219,7 @@ int fg_batch_forward(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set)
             const fg_net *net = fg_call_of(g, b->calls[0])->net;
             size_t nout = (size_t)net->layer[net->nlayers - 1].nout;
             b->heads[(size_t)c->s * nout + (size_t)g->kids[id].bin.b] = id;
+            b->nodes++;
             gone[i] = 1;
         }
     }
@@ -267,23 +277,24 @@ static int touches(const fg_graph *g, fg_id id, const fg_id *ids, size_t n)
     return 0;
 }
 
-/* The operands of calls of one network at calls[i .. e) of order, sorted: *n of them;
- * NULL without memory. */
+/* The operands of calls of one network at calls[i .. e) of order, sorted: their
+ * inputs and the hidden rows' nodes, and with out the output layer's too (the heads');
+ * *n of them; NULL without memory. */
 static fg_id *operands(const fg_graph *g, const fg_id *order, const entry *calls, size_t i,
-                       size_t e, size_t *n)
+                       size_t e, int out, size_t *n)
 {
     const fg_net *net = calls[i].net;
-    int32_t hidden = net->layer[net->nlayers - 1].first;
+    int32_t rows = out ? net->units : net->layer[net->nlayers - 1].first;
     size_t k, total = 0;
     fg_id *ids;
-    for (int32_t u = 0; u < hidden; u++)
+    for (int32_t u = 0; u < rows; u++)
         total += (size_t)net->rows[u]->n;
     for (k = i; k < e; k++)
         total += (size_t)fg_call_of(g, order[calls[k].at])->x->n;
     if (!(ids = malloc((total + 1) * sizeof *ids)))
         return NULL;
     *n = 0;
-    for (int32_t u = 0; u < hidden; u++)
+    for (int32_t u = 0; u < rows; u++)
         for (int32_t j = 0; j < net->rows[u]->n; j++)
             if (net->rows[u]->ids[j] != FG_NONE)
                 ids[(*n)++] = net->rows[u]->ids[j];
@@ -303,51 +314,115 @@ typedef struct claim {
     size_t n;
 } claim;
 
+/* Can the calls at calls[i .. e) of order (one network's) run where the first of them
+ * stands, with their heads (heads folded, the last at order[top]: then no call may take
+ * one of them as an input) or without? 1, and
+ * *ids their operands (*nids of them) to claim; 0; or -1 without memory. */
+static int movable(const fg_graph *g, const fg_id *order, const entry *calls, size_t i,
+                   size_t e, int folded, size_t top, const claim *claims, size_t nclaims,
+                   fg_id **ids, size_t *nids)
+{
+    const fg_net *net = calls[i].net;
+    size_t lo = calls[i].at, hi = folded && top > calls[e - 1].at ? top : calls[e - 1].at, k;
+    int ok = 1;
+    if (!(*ids = operands(g, order, calls, i, e, folded, nids)))
+        return -1;
+    for (k = i; folded && ok && k < e; k++) { /* the heads would run before any call */
+        const fg_block *x = fg_call_of(g, order[calls[k].at])->x;
+        for (int32_t j = 0; ok && j < x->n; j++)
+            ok = x->ids[j] == FG_NONE || g->op[x->ids[j]] != FG_HEAD
+                 || net_of(g, x->ids[j]) != net;
+    }
+    for (k = lo + 1; ok && k < hi; k++) {
+        fg_id id = order[k];
+        int op = g->op[id];
+        if (!((op == FG_NET || (folded && op == FG_HEAD)) && net_of(g, id) == net))
+            ok = !touches(g, id, *ids, *nids);
+    }
+    for (size_t c = 0; ok && c < nclaims; c++)
+        for (k = 0; ok && k < *nids; k++)
+            ok = !among(claims[c].ids, claims[c].n, (*ids)[k]);
+    if (!ok) {
+        free(*ids);
+        *ids = NULL;
+    }
+    return ok;
+}
+
+/* Are heads[0 .. n) (in the order the sweep runs them) calls' heads in turn, all of
+ * each call's, every call's in the same order of neurons (fg_net_heads_backward's
+ * kernel)? */
+static int heads_by_call(const fg_graph *g, const fg_id *heads, int32_t n, int32_t nout)
+{
+    if (n % nout)
+        return 0;
+    for (int32_t k = 0; k < n; k++) {
+        fg_id first = heads[k - k % nout];
+        if (g->kids[heads[k]].bin.a != g->kids[first].bin.a
+            || g->kids[heads[k]].bin.b != g->kids[heads[k % nout]].bin.b)
+            return 0;
+    }
+    return 1;
+}
+
 int fg_batch_sweep(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set)
 {
-    size_t m, i, e, k, nclaims = 0;
+    size_t m, nh, i, e, h = 0, he, k, nclaims = 0;
     int32_t before = set->n;
-    entry *calls = calls_of(g, order, *n, &m);
+    entry *calls = nodes_of(g, order, *n, FG_NET, &m);
+    entry *heads = nodes_of(g, order, *n, FG_HEAD, &nh);
     claim *claims = malloc((m + 1) * sizeof *claims);
     size_t *los = malloc((m + 1) * sizeof *los); /* by batch, from before */
     uint8_t *gone = calloc(*n + 1, 1);
+    fg_id *run = malloc((m + 1) * sizeof *run); /* a group's calls as the sweep runs them */
     int err = FG_ENOMEM;
-    if ((m && !calls) || !claims || !los || !gone)
+    if ((m && !calls) || (nh && !heads) || !claims || !los || !gone || !run)
         goto done;
     for (i = 0; i < m; i = e) {
         const fg_net *net = calls[i].net;
-        size_t lo, hi, nids = 0;
-        fg_id *ids;
-        int ok = 1;
+        size_t nids = 0;
+        fg_id *ids = NULL;
+        int ok, folded, mode;
         fg_batch *b;
         e = group_end(calls, m, i);
+        while (h < nh && (uintptr_t)heads[h].net < (uintptr_t)net)
+            h++;
+        he = h < nh && heads[h].net == net ? group_end(heads, nh, h) : h;
         if (e - i < 2)
             continue;
-        lo = calls[i].at;
-        hi = calls[e - 1].at;
-        if (!(ids = operands(g, order, calls, i, e, &nids)))
+        for (k = i; k < e; k++) /* swept from the last: the calls run last first */
+            run[e - 1 - k] = order[calls[k].at];
+        mode = fg_net_batch_mode(g, run, (int32_t)(e - i));
+        folded = he > h && mode != FG_BATCH_CALLS;
+        ok = movable(g, order, calls, i, e, folded, folded ? heads[he - 1].at : 0, claims,
+                     nclaims, &ids, &nids);
+        if (!ok && folded) /* the heads' operands in the way: the calls alone */
+            ok = movable(g, order, calls, i, e, folded = 0, 0, claims, nclaims, &ids, &nids);
+        if (ok < 0)
             goto done;
-        for (k = lo + 1; ok && k < hi; k++) {
-            fg_id id = order[k];
-            if (!(g->op[id] == FG_NET && fg_call_of(g, id)->net == net))
-                ok = !touches(g, id, ids, nids);
-        }
-        for (size_t c = 0; ok && c < nclaims; c++)
-            for (k = 0; ok && k < nids; k++)
-                ok = !among(claims[c].ids, claims[c].n, ids[k]);
-        if (!ok) {
-            free(ids);
+        if (!ok)
             continue;
-        }
         claims[nclaims++] = (claim){ids, nids};
         if (!(b = add_batch(set, net, (int32_t)(e - i), 0)))
             goto done;
-        for (k = i; k < e; k++) { /* swept from the last: the calls run last first */
-            b->calls[e - 1 - k] = order[calls[k].at];
-            gone[calls[k].at] = calls[k].at != lo;
+        b->sweep = 1;
+        b->mode = mode;
+        memcpy(b->calls, run, (e - i) * sizeof *run);
+        for (k = i; k < e; k++)
+            gone[calls[k].at] = calls[k].at != calls[i].at;
+        if (folded) {
+            b->nheads = (int32_t)(he - h);
+            if (!(b->heads = malloc((he - h) * sizeof *b->heads)))
+                goto done;
+            for (k = h; k < he; k++) {
+                b->heads[he - 1 - k] = order[heads[k].at];
+                gone[heads[k].at] = 1;
+            }
+            b->heads_kernel = heads_by_call(g, b->heads, b->nheads,
+                                            net->layer[net->nlayers - 1].nout);
         }
-        b->mode = fg_net_batch_mode(g, b->calls, b->n);
-        los[set->n - 1 - before] = lo;
+        b->nodes = b->n + b->nheads;
+        los[set->n - 1 - before] = calls[i].at;
     }
     for (int32_t b = before; b < set->n; b++)
         order[los[b - before]] = FG_BATCH_ENTRY(b);
@@ -359,8 +434,24 @@ done:
     while (nclaims)
         free(claims[--nclaims].ids);
     free(calls);
+    free(heads);
     free(claims);
     free(los);
     free(gone);
+    free(run);
     return err;
+}
+
+/* -- Running them ----------------------------------------------------------------------- */
+
+void fg_batch_forward_run(fg_graph *g, const fg_batch *b, double *scratch)
+{
+    fg_net_forward_batch(g, b->calls, b->n, b->heads, scratch);
+}
+
+void fg_batch_backward_run(fg_graph *g, const fg_batch *b, double *scratch)
+{
+    if (b->nheads)
+        fg_net_heads_backward(g, b->heads, b->nheads, b->heads_kernel, scratch);
+    fg_net_backward_batch(g, b->calls, b->n, b->mode, scratch);
 }

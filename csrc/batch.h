@@ -11,6 +11,10 @@
  *   between is an operand of theirs or passes terms to one: then moving them changes
  *   neither what any node reads nor the order of any grad's terms. Two batches of one
  *   sweep share no operand, so moving one never carries it past the other's nodes.
+ *   The calls' heads come with them (run first, in their order) where no node fills
+ *   two slots of the rows and no input is one of them: the heads then write no grad
+ *   the calls read or write. The heads' operands (the output layer's rows) join the
+ *   calls' for the test above; where it fails with them, the calls go alone.
  */
 #ifndef FASTGRAD_BATCH_H
 #define FASTGRAD_BATCH_H
@@ -18,11 +22,15 @@
 #include "store.h"
 
 typedef struct fg_batch {
-    int32_t n;    /* calls, at least 2 */
-    int32_t mode; /* a backward batch's fg_net_batch_mode */
-    fg_id *calls; /* in the order they ran unbatched */
-    fg_id *heads; /* forward: n * nout, the heads set with them (FG_NONE: not these);
-                     NULL in a backward batch */
+    int32_t n;      /* calls, at least 2 */
+    int32_t mode;   /* a backward batch's fg_net_batch_mode */
+    int32_t nheads; /* forward: n * nout; backward: the heads swept with the calls */
+    int32_t heads_kernel; /* backward: fg_net_heads_backward's kernel may run them */
+    int32_t nodes;  /* entries of the order it stands for */
+    uint8_t sweep;  /* a backward batch */
+    fg_id *calls;   /* in the order they ran unbatched */
+    fg_id *heads;   /* forward: the heads set with them by call (FG_NONE: not these);
+                       backward: in the order they ran unbatched (NULL: none) */
 } fg_batch;
 
 typedef struct fg_batch_set {
@@ -40,6 +48,11 @@ int fg_batch_forward(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set);
 
 /* The same for a sweep's order (swept from the last). */
 int fg_batch_sweep(fg_graph *g, fg_id *order, size_t *n, fg_batch_set *set);
+
+/* Run batch b, forward or backward (as fg_forward_node and fg_backward_node would run
+ * each node it stands for, in their order); scratch: the set's scratch doubles. */
+void fg_batch_forward_run(fg_graph *g, const fg_batch *b, double *scratch);
+void fg_batch_backward_run(fg_graph *g, const fg_batch *b, double *scratch);
 
 /* Let go of the set's batches (the nodes are the program's). */
 void fg_batch_set_free(fg_batch_set *set);

@@ -364,11 +364,17 @@ static size_t widest(const fg_net *net)
 size_t fg_net_batch_scratch(const fg_net *net, int32_t n)
 {
     /* the forward's: one row, then a layer's inputs by column; the backward's: the
-     * first layer's dot grads and inputs of every call, and its weights */
-    const fg_net_layer *L = net->layer;
-    size_t forward = widest(net) + 1 + (size_t)n * widest(net);
-    size_t backward = (size_t)n * (size_t)(L->nin + L->nout) + (size_t)L->nin * (size_t)L->nout;
-    return forward > backward ? forward : backward;
+     * first layer's (or the heads') dot grads and inputs of every call, and its
+     * weights */
+    size_t most = widest(net) + 1 + (size_t)n * widest(net);
+    for (int32_t l = 0; l < net->nlayers; l += net->nlayers - 1) {
+        const fg_net_layer *L = &net->layer[l];
+        size_t backward = (size_t)n * (size_t)(L->nin + L->nout)
+                          + (size_t)L->nin * (size_t)L->nout;
+        if (backward > most)
+            most = backward;
+    }
+    return most;
 }
 
 /* Layer L of calls[0 .. n): xt[k * n + s] is input k of call s; each call's h gets

@@ -162,6 +162,13 @@ int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n);
 void fg_net_backward_batch(fg_graph *g, const fg_id *calls, int32_t n, int mode,
                            double *scratch);
 
+/* The backward of heads[0 .. n) (FG_HEAD nodes of calls of one network) in that
+ * order, each as fg_head_backward gives it. With kernel: they are n / nout calls'
+ * heads in turn, every call's in the same order of neurons, and no node fills two
+ * slots of the rows: then the output layer's weights are read once for all calls. */
+void fg_net_heads_backward(fg_graph *g, const fg_id *heads, int32_t n, int kernel,
+                           double *scratch);
+
 /* -- FG_NET: slots the inputs, then the hidden rows' weights and biases ----------------- */
 
 static inline fg_net_call *fg_call_of(const fg_graph *g, fg_id id)

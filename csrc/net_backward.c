@@ -384,3 +384,66 @@ void fg_net_backward_batch(fg_graph *g, const fg_id *calls, int32_t n, int mode,
     first_layer_batch(g, s, calls, n, scratch, scratch + (size_t)n * (size_t)L->nout,
                       scratch + (size_t)n * (size_t)(L->nout + L->nin));
 }
+
+/* -- Batched heads ---------------------------------------------------------------------- */
+
+/* The kernel of fg_net_heads_backward: nc calls' heads, nout each, every call's in the
+ * same order (position i: neuron j_i). gr[i * nc + c] gets head c * nout + i's dot
+ * grad, then each call's hidden grads take their heads' terms in turn, position by
+ * position, as back_to_hidden gives them; then each weight's grad the calls' terms in
+ * their order. hd, w: room for nc * nin and nout * nin values. */
+FG_WIDE static void heads_batch(fg_graph *g, const fg_net *s, const fg_id *heads, int32_t nc,
+                                double *gr, double *hd, double *w)
+{
+    const fg_net_layer *L = &s->layer[s->nlayers - 1], *below = L - 1;
+    double *grad = g->grad;
+    int32_t nin = L->nin, nout = L->nout, c, i, k, m;
+    for (c = 0; c < nc; c++)
+        for (i = 0; i < nout; i++) {
+            fg_id id = heads[(size_t)c * (size_t)nout + (size_t)i];
+            gr[(size_t)i * (size_t)nc + (size_t)c] =
+                dot_grad(fg_head_call(g, id), L->act, fg_head_unit(g, id), g->data[id], grad[id]);
+        }
+    for (i = 0; i < nout; i++) {
+        const fg_block *row = fg_head_row(g, heads[i]);
+        for (k = 0; k < nin; k++)
+            w[(size_t)i * (size_t)nin + (size_t)k] = fg_block_value(g, row, k);
+    }
+    for (c = 0; c < nc; c++) {
+        fg_net_call *t = fg_head_call(g, heads[(size_t)c * (size_t)nout]);
+        double *gh = t->gh + below->first;
+        memcpy(hd + (size_t)c * (size_t)nin, t->h + below->first, (size_t)nin * sizeof *hd);
+        for (k = 0; k < nin; k += m) {
+            m = nin - k < FG_LANES ? nin - k : FG_LANES;
+            fg_lanes(gh + k, w + k, (size_t)nin, gr + c, (size_t)nc, nout, m);
+        }
+    }
+    for (i = 0; i < nout; i++) {
+        const fg_id *ids = fg_head_row(g, heads[i])->ids;
+        const double *gi = gr + (size_t)i * (size_t)nc;
+        for (k = 0; k < nin; k += m) {
+            m = nin - k < FG_LANES ? nin - k : FG_LANES;
+            lanes_into(grad, ids + k, hd + k, (size_t)nin, gi, 1, nc, m);
+        }
+        if (ids[nin] != FG_NONE)
+            for (c = 0; c < nc; c++)
+                grad[ids[nin]] += gi[c];
+    }
+}
+
+void fg_net_heads_backward(fg_graph *g, const fg_id *heads, int32_t n, int kernel,
+                           double *scratch)
+{
+    const fg_net *s;
+    int32_t nout, nc;
+    if (!kernel) {
+        for (int32_t i = 0; i < n; i++)
+            fg_head_backward(g, heads[i]);
+        return;
+    }
+    s = fg_head_call(g, heads[0])->net;
+    nout = s->layer[s->nlayers - 1].nout;
+    nc = n / nout;
+    heads_batch(g, s, heads, nc, scratch, scratch + (size_t)nc * (size_t)nout,
+                scratch + (size_t)nc * (size_t)(nout + s->layer[s->nlayers - 1].nin));
+}

@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "replay.h"
-#include "net.h"
 #include "ops.h"
 
 static void hold(fg_graph *g, const fg_id *ids, size_t n)
@@ -119,7 +118,7 @@ int fg_program_forward(fg_graph *g, const fg_program *p, const double *values)
         int err;
         if (id < 0) {
             const fg_batch *b = &p->batches.batch[FG_BATCH_INDEX(id)];
-            fg_net_forward_batch(g, b->calls, b->n, b->heads, p->scratch);
+            fg_batch_forward_run(g, b, p->scratch);
             continue;
         }
         if ((err = fg_forward_node(g, id)))
@@ -137,7 +136,7 @@ static void sweep(fg_graph *g, const fg_program *p, fg_id root, const fg_id *ord
         fg_id id = order[n];
         if (id < 0) {
             const fg_batch *b = &p->batches.batch[FG_BATCH_INDEX(id)];
-            fg_net_backward_batch(g, b->calls, b->n, b->mode, p->scratch);
+            fg_batch_backward_run(g, b, p->scratch);
         } else {
             (void)fg_backward_node(g, id); /* no custom node here: it cannot fail */
         }

@@ -125,7 +125,12 @@ cdef extern from "floor.h" nogil:
 
 
 cdef extern from "batch.h" nogil:
+    ctypedef struct fg_batch:
+        int32_t nodes, nheads, heads_kernel
+        uint8_t sweep
+
     ctypedef struct fg_batch_set:
+        fg_batch *batch
         int32_t n
 
 

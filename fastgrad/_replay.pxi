@@ -70,3 +70,11 @@ cdef class Replay:
         """How many batches of network calls the recording runs as one kernel each
         (csrc/batch.h): forward's and the sweeps' together. For tests."""
         return self.p.batches.n
+
+    def _plan(self) -> list:
+        """Each batch as (swept, nodes, kernel): a sweep's or the forward's, the order's
+        entries it stands for, and whether its heads run as one kernel (a network's,
+        fg_net_heads_backward). For tests."""
+        cdef int32_t k
+        return [(bool(self.p.batches.batch[k].sweep), self.p.batches.batch[k].nodes,
+                 bool(self.p.batches.batch[k].heads_kernel)) for k in range(self.p.batches.n)]

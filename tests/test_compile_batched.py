@@ -33,16 +33,23 @@ def _state(params: list[Any], xs: Any, outs: list[Any]) -> list[tuple[bytes, byt
     return [(bits(v.data), bits(v.grad)) for v in [*params, *_flat(xs), *outs]]
 
 
+Plan = list[tuple[bool, int, bool]]  # Replay._plan(): (swept, nodes, kernel) by batch
+
+
 def _replayed_is_rebuilt(build: Build, params: list[Any], shape: tuple[int, int],
-                         batches: int, backwards: int = 1) -> None:
+                         batches: int, backwards: int = 1, plan: Plan | None = None) -> None:
     """Record build on one array, replay it on another, and build it afresh there; the
-    compiled core runs `batches` batches (forward's and the sweeps'), the pure none."""
+    compiled core runs `batches` batches (forward's and the sweeps'; as `plan` says, if
+    given), the pure none."""
     rng = np.random.RandomState(5)
     first, second = rng.uniform(-1.5, 1.5, shape), rng.uniform(-1.5, 1.5, shape)
     xs = fastgrad.from_array(first)
     outs = build(xs)
     step = fastgrad.compile(outs, inputs=[xs])
-    assert step._replay._batches() == (batches if fastgrad.backend == "fast" else 0)
+    fast = fastgrad.backend == "fast"
+    assert step._replay._batches() == (batches if fast else 0)
+    if plan is not None:
+        assert step._replay._plan() == (plan if fast else [])
     fastgrad.set_grad(params, 0.0)
     step.forward(second)
     for _ in range(backwards):
@@ -71,9 +78,52 @@ def _model(nin: int, nouts: list[int], seed: int, nonlin: str = "relu") -> nn.ML
 @pytest.mark.parametrize("nonlin", ["relu", "tanh"])
 @pytest.mark.parametrize("backwards", [1, 2])
 def test_one_network_on_many_samples(nouts: list[int], nonlin: str, backwards: int) -> None:
+    """The calls and their heads, forward and backward; the heads by call in one kernel."""
     model = _model(19, nouts, 1, nonlin)
     loss = lambda xs: [fastgrad.sum([o for row in xs for o in _list(model(row))])]  # noqa: E731
-    _replayed_is_rebuilt(loss, model.parameters(), (21, 19), 2, backwards)
+    nodes = 21 * (1 + nouts[-1])
+    _replayed_is_rebuilt(loss, model.parameters(), (21, 19), 2, backwards,
+                         [(False, nodes, False), (True, nodes, True)])
+
+
+@pytest.mark.parametrize("backwards", [1, 2])
+def test_heads_swept_by_neuron(backwards: int) -> None:
+    """Every call's first output, then every call's second...: the sweep takes the heads
+    by neuron, not by call, so they run with the calls one by one, in its order."""
+    model = _model(5, [6, 3], 15)
+
+    def build(xs: Any) -> list[Any]:
+        outs = [model(row) for row in xs]
+        return [fastgrad.sum([(o[j] * (j + 1.0)).tanh() for j in range(3) for o in outs])]
+    _replayed_is_rebuilt(build, model.parameters(), (7, 5), 2, backwards,
+                         [(False, 28, False), (True, 28, False)])
+
+
+def test_some_heads_unused() -> None:
+    """Calls whose heads are not all in the graph: they run one by one, with the calls."""
+    model = _model(4, [5, 3], 16)
+
+    def build(xs: Any) -> list[Any]:
+        return [fastgrad.sum([o for k, row in enumerate(xs) for o in model(row)[:1 + k % 3]])]
+    _replayed_is_rebuilt(build, model.parameters(), (6, 4), 2, 1,
+                         [(False, 6 + 12, False), (True, 6 + 12, False)])
+
+
+def test_a_penalty_on_output_weights_between_the_heads() -> None:
+    """A term on an output layer's weight between the heads in the sweep: the calls
+    batch, their heads stay where they are."""
+    model = _model(4, [6, 2], 17)
+    params = model.parameters()
+    out = params[-3:]  # the last neuron's weights and bias
+
+    def build(xs: Any) -> list[Any]:
+        terms = []
+        for k, row in enumerate(xs):
+            terms += model(row)
+            terms.append(out[k % 3] * out[k % 3])
+        return [fastgrad.sum(terms)]
+    _replayed_is_rebuilt(build, params, (6, 4), 2, 2,
+                         [(False, 6 * 3, False), (True, 6, False)])
 
 
 def test_one_network_under_softmax_cross_entropy() -> None:

@@ -73,3 +73,7 @@ class Replay:
         """None: the reference replays node by node (the compiled core batches a
         network's calls, with the same numbers)."""
         return 0
+
+    def _plan(self) -> list[tuple[bool, int, bool]]:
+        """No batch (see _batches)."""
+        return []
