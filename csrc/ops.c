@@ -1,4 +1,4 @@
-/* The op table's arrays and the forward dispatch by node, generated from ops.def. */
+/* The op table's arrays, generated from ops.def. */
 #include "ops.h"
 
 const char *const fg_op_name[FG_NOPS] = {
@@ -74,20 +74,5 @@ int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c)
 #define FG_NARY(code, label, name) case FG_##code: return fg_##name##_slot(g, id, k, node, c);
 #include "ops.def"
     default: FG_BAD_OP(); return 0;
-    }
-}
-
-int fg_forward_node(fg_graph *g, fg_id id)
-{
-    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
-    switch (g->op[id]) {
-#define FG_NULLARY(code, label) case FG_##code: return FG_OK;
-#define FG_SCALAR(code, label, arity, forward, backward) \
-    case FG_##code:                                                                    \
-        return fg_forward(FG_##code, g->data[a], (arity) == 2 ? g->data[b] : g->cst[id], \
-                          &g->data[id]);
-#define FG_NARY(code, label, name) case FG_##code: return fg_##name##_forward(g, id);
-#include "ops.def"
-    default: FG_EBADOP_RETURN();
     }
 }

@@ -183,7 +183,21 @@ int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 
 /* Recompute node id's data from its operands as they are now: what a replay of a
  * recorded graph runs per node, in topological order. FG_OK, or the op's error (then
- * nothing changed). */
-int fg_forward_node(fg_graph *g, fg_id id);
+ * nothing changed). Inline: it is the body of the replay's loop, where each scalar
+ * op's rule goes in line and only the ops that can fail test for an error. */
+static inline int fg_forward_node(fg_graph *g, fg_id id)
+{
+    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
+    switch (g->op[id]) {
+#define FG_NULLARY(code, label) case FG_##code: return FG_OK;
+#define FG_SCALAR(code, label, arity, forward, backward) \
+    case FG_##code:                                                                    \
+        return fg_forward(FG_##code, g->data[a], (arity) == 2 ? g->data[b] : g->cst[id], \
+                          &g->data[id]);
+#define FG_NARY(code, label, name) case FG_##code: return fg_##name##_forward(g, id);
+#include "ops.def"
+    default: FG_EBADOP_RETURN();
+    }
+}
 
 #endif

@@ -10,7 +10,7 @@ again on the same leaves.
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fastgrad import checks
 from fastgrad.pure.engine import Value, _run_closure
@@ -24,10 +24,12 @@ def replayable(node: Value) -> bool:
 
 class Replay:
     """The graph below `outputs` recorded once: forward(values) writes the input
-    leaves' data (a float64 vector, or None) and recomputes every node; backward()
-    sweeps from each output in turn. Holds every node it names."""
+    leaves' data (a float64 vector, or None) and recomputes every node; run(*arrays)
+    is forward(pack(*arrays)), forward(None) with no arrays; backward() sweeps from
+    each output in turn. Holds every node it names."""
 
-    def __init__(self, outputs: list[Any], inputs: list[Any]) -> None:
+    def __init__(self, outputs: list[Any], inputs: list[Any],
+                 pack: Callable[..., Sequence[float]] | None = None) -> None:
         for v in [*outputs, *inputs]:
             if not isinstance(v, Value):
                 raise checks.not_a_value(v)
@@ -49,6 +51,7 @@ class Replay:
             if not replayable(node):
                 raise checks.not_replayable(node._op, node._label)
         self._failed = False
+        self._pack = pack
 
     def forward(self, values: Sequence[float] | None = None) -> None:
         if values is not None:
@@ -62,6 +65,15 @@ class Replay:
             node._recompute()
             node._grad = 0.0
         self._failed = False
+
+    def run(self, *arrays: Any) -> None:
+        """step.forward itself (CompiledStep binds it)."""
+        if not arrays:
+            self.forward(None)
+            return
+        if self._pack is None:
+            raise TypeError("Replay.run: arrays given, but the Replay has no pack")
+        self.forward(self._pack(*arrays))
 
     def backward(self) -> None:
         if self._failed:
