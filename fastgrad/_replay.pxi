@@ -7,8 +7,8 @@ from cpython.pythread cimport (NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock,
                                PyThread_type_lock)
 
 # A replay of this many nodes or more lets the GIL go while it runs (as numpy does above
-# a size): letting it go and taking it back costs ~0.1 us, and a thread waiting for it
-# may keep it up to the switch interval (5 ms); a replay of 2048 nodes takes ~10 us.
+# a size): letting it go and taking it back costs well under 1 us, and a thread waiting for it
+# may keep it up to the switch interval (5 ms); a replay of 2048 nodes takes ~15 us.
 cdef size_t _UNLOCKED_NODES = 2048
 
 # Held while any replay runs without the GIL (the first to start takes it, the last to
