@@ -48,4 +48,19 @@ int fg_program_forward(fg_graph *g, const fg_program *p, const double *values);
 /* backward() from each root in turn, over the recorded orders. */
 void fg_program_backward(fg_graph *g, const fg_program *p);
 
+/* Both may run while the caller's lock is let go, if the store is pinned for them
+ * (fg_pin) meanwhile: they take no slot, free nothing and move nothing; they write only
+ * the data and grads of the nodes the program holds and the grads of its leaves, its
+ * calls' records and its own scratch, and read only those, the leaves' data, the
+ * constants, ops, operands and networks of the nodes they hold. */
+
+/* Pin the store for one more replay run without the caller's lock, and unpin it after:
+ * the count of those left. */
+static inline uint32_t fg_pin(fg_graph *g) { return ++g->pinned; }
+static inline uint32_t fg_unpin(fg_graph *g)
+{
+    assert(g->pinned > 0);
+    return --g->pinned;
+}
+
 #endif

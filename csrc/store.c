@@ -59,6 +59,7 @@ static size_t page_up(const fg_graph *g, size_t bytes) { return (bytes + g->page
 static int resize_arrays(fg_graph *g, fg_id new_cap)
 {
     size_t k;
+    assert(!g->pinned); /* a replay reads them without the caller's lock */
     for (k = 0; k < NARRAYS; k++) {
         char *a = array(g, k);
         size_t old = page_up(g, ARRAYS[k].elem * (size_t)g->cap);
@@ -130,6 +131,13 @@ static void list_init(fg_chunk_list *l)
 
 /* -- taking slots ------------------------------------------------------------------- */
 
+/* Will the next refill double the arrays: no chunk left with room? */
+static int must_grow(const fg_graph *g)
+{
+    return g->partial.head == FG_NO_CHUNK && g->empty.head == FG_NO_CHUNK
+           && g->released.head == FG_NO_CHUNK && g->nchunks == chunks_of(g, g->cap);
+}
+
 /* The current chunk has no free slot left: every slot of it is a node. Next come the
  * free slots of a partial chunk (filling those lets the others empty), then an empty
  * chunk's, the warmest first, then a given-back one's, then a new chunk's. */
@@ -138,6 +146,18 @@ fg_id fg_refill(fg_graph *g)
     uint32_t c;
     fg_id id;
     assert(g->free_head == FG_NONE && g->bump == g->bump_end);
+    if (FG_UNLIKELY(g->pinned) && must_grow(g)) {
+        g->wait_unpinned(g); /* the caller's lock let go: other threads' nodes came and went */
+        assert(!g->pinned);
+        if (g->live >= g->max_live)
+            return FG_NONE;
+        if ((id = g->free_head) != FG_NONE) {
+            g->free_head = g->kids[id].bin.a;
+            return id;
+        }
+        if (g->bump != g->bump_end)
+            return g->bump++;
+    }
     if (g->cur != FG_NO_CHUNK) {
         g->chunks[g->cur].state = FG_CHUNK_FULL;
         g->chunks[g->cur].free = FG_NONE;
@@ -367,7 +387,7 @@ static void give_back(fg_graph *g, uint32_t n)
     top = (fg_id)g->nchunks << g->chunk_shift;
     while (new_cap < 2 * top)
         new_cap *= 2;
-    if (new_cap < g->cap && !resize_arrays(g, new_cap)) {
+    if (new_cap < g->cap && !g->pinned && !resize_arrays(g, new_cap)) {
         fg_chunk *chunks = realloc(g->chunks, sizeof *chunks * chunks_of(g, new_cap));
         if (chunks) /* a refused shrink keeps the larger table */
             g->chunks = chunks;

@@ -14,7 +14,7 @@
  * op's pin rules (custom.h), which decide whether the store holds its owner. Nothing here knows about Python: the owner is an
  * opaque pointer the caller keeps in the node so it can find "the" object for an id;
  * the store never follows it. Not thread-safe: one graph is used by one thread at a
- * time (the caller's lock).
+ * time (the caller's lock), but for replays run with it let go (pinned, below).
  */
 #ifndef FASTGRAD_STORE_H
 #define FASTGRAD_STORE_H
@@ -162,6 +162,16 @@ struct fg_graph {
 
     /* per op: its release rule, NULL where the operands are kids.bin.a and .b */
     const fg_release_fn *release_rules;
+
+    /* Replays running while the caller's lock is let go (replay.h): they read and write
+     * their own nodes' data and grads through the arrays, so while any runs the arrays
+     * must not move. Nothing else of the store needs them still: another thread's nodes
+     * take other slots, and its releases never free the replays' held nodes. So only
+     * growth waits, in fg_refill and before it changes anything: wait_unpinned (the
+     * caller's) returns once pinned is 0, having let its lock go meanwhile. And
+     * give_back keeps the arrays' size while pinned. */
+    uint32_t pinned;
+    void (*wait_unpinned)(fg_graph *g);
 };
 
 /* An empty store whose nodes are released by release_rules[op] (ops.c's
@@ -175,8 +185,8 @@ int fg_init(fg_graph *g, const fg_release_fn *release_rules);
 void fg_set_max_live(fg_graph *g, fg_id max_live);
 
 /* Slow paths of the inline functions below: make another chunk current, opening one
- * (the arrays doubled if need be) when none has room, and take a slot of it (FG_NONE
- * if the arrays cannot grow); free
+ * (the arrays doubled if need be: first waiting for pinned replays) when none has room,
+ * and take a slot of it (FG_NONE if the arrays cannot grow); free
  * the dead nodes on a worklist linked through visit[].next_dead, and every operand
  * only they kept alive. */
 fg_id fg_refill(fg_graph *g);

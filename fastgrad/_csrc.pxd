@@ -1,5 +1,5 @@
 # Declarations of the C core (csrc/), one block per header, for the Cython facade.
-from libc.stdint cimport int32_t, uint8_t
+from libc.stdint cimport int32_t, uint8_t, uint32_t
 
 
 cdef extern from "fg.h" nogil:
@@ -20,10 +20,12 @@ cdef extern from "store.h" nogil:
         double *cst
         uint8_t *op
         fg_id live
+        uint32_t pinned  # replays running without the GIL
         void (*drop_label)(fg_id id) noexcept
         int (*run_backward)(fg_graph *g, fg_id id) except -1
         void (*pin_owner)(void *owner) noexcept
         void (*unpin_owner)(void *owner) noexcept
+        void (*wait_unpinned)(fg_graph *g) noexcept
 
     ctypedef void (*fg_release_fn)(fg_graph *g, fg_id id, fg_id *head)
 
@@ -145,3 +147,5 @@ cdef extern from "replay.h" nogil:
     void fg_program_free(fg_graph *g, fg_program *p)
     int fg_program_forward(fg_graph *g, const fg_program *p, const double *values)
     void fg_program_backward(fg_graph *g, const fg_program *p)
+    uint32_t fg_pin(fg_graph *g)
+    uint32_t fg_unpin(fg_graph *g)

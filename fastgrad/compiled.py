@@ -27,10 +27,8 @@ class CompiledStep:
     The original Values read the replayed data and grads. The step owns the nodes it
     replays: they live while it lives, and go when it is dropped.
 
-    Threads: a replay holds the GIL throughout (another thread making a Value could
-    grow the node arrays under it), so it runs as one uninterrupted call; another
-    thread may use fastgrad meanwhile only between calls, and should not change the
-    recorded Values' data while a step is between its forward and its backward.
+    Threads: a replay of 2048 nodes or more lets the GIL go (docs/compile.md says
+    what other threads may do meanwhile); the step runs one call at a time.
     """
 
     def __init__(self, outputs: Any, inputs: Sequence[Any] = ()) -> None:
