@@ -138,6 +138,48 @@ FG_INLINE void fg_lanes(double *restrict acc, const double *v, size_t stride,
     }
 }
 
+/* fg_lanes into the grads of nodes ids[0 .. m) (FG_NONE: a constant, no grad): each
+ * takes its terms in order, as if added in place. */
+FG_INLINE void fg_lanes_into(double *grad, const fg_id *ids, const double *v, size_t stride,
+                             const double *x, size_t xstride, int32_t n, int m)
+{
+    double acc[FG_LANES];
+    int i;
+    for (i = 0; i < m; i++)
+        acc[i] = ids[i] != FG_NONE ? grad[ids[i]] : 0.0;
+    fg_lanes(acc, v, stride, x, xstride, n, m);
+    for (i = 0; i < m; i++)
+        if (ids[i] != FG_NONE)
+            grad[ids[i]] = acc[i];
+}
+
+/* One call's input grads (nodes ids[0 .. nin), none twice) take the terms of `width`
+ * dots in turn, as FG_DOT's backward gives them: dot r's weights w[r * nin + k], its
+ * grad gr[r * grstride]. */
+FG_INLINE void fg_inputs_back(double *grad, const fg_id *ids, const double *w, int32_t nin,
+                              const double *gr, size_t grstride, int32_t width)
+{
+    for (int32_t k = 0, m; k < nin; k += m) {
+        m = nin - k < FG_LANES ? nin - k : FG_LANES;
+        fg_lanes_into(grad, ids + k, w + k, (size_t)nin, gr, grstride, width, m);
+    }
+}
+
+/* One row's weight grads (ids[0 .. nin), none twice) and its bias's (ids[nin]) take
+ * the terms of its dots on n calls in turn: call c's inputs xd[c * nin + k], its dot's
+ * grad gr[c]. */
+FG_INLINE void fg_row_back(double *grad, const fg_id *ids, const double *xd, int32_t nin,
+                           const double *gr, int32_t n)
+{
+    for (int32_t k = 0, m; k < nin; k += m) {
+        m = nin - k < FG_LANES ? nin - k : FG_LANES;
+        fg_lanes_into(grad, ids + k, xd + k, (size_t)nin, gr, 1, n, m);
+    }
+    if (ids[nin] != FG_NONE)
+        for (int32_t c = 0; c < n; c++)
+            grad[ids[nin]] += gr[c];
+}
+
 /* Doubles of scratch the batch kernels need for n calls of net. */
 size_t fg_net_batch_scratch(const fg_net *net, int32_t n);
 

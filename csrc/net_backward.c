@@ -301,21 +301,6 @@ int fg_net_batch_mode(const fg_graph *g, const fg_id *calls, int32_t n)
     return mode;
 }
 
-/* fg_lanes into the grads of nodes ids[0 .. m) (FG_NONE: a constant, no grad): each
- * takes its terms in order, as if added in place. */
-FG_INLINE void lanes_into(double *grad, const fg_id *ids, const double *v, size_t stride,
-                              const double *x, size_t xstride, int32_t n, int m)
-{
-    double acc[FG_LANES];
-    int i;
-    for (i = 0; i < m; i++)
-        acc[i] = ids[i] != FG_NONE ? grad[ids[i]] : 0.0;
-    fg_lanes(acc, v, stride, x, xstride, n, m);
-    for (i = 0; i < m; i++)
-        if (ids[i] != FG_NONE)
-            grad[ids[i]] = acc[i];
-}
-
 /* The first layer of calls[0 .. n) (FG_BATCH_KERNEL) once their dot grads are in
  * gr[(nout - 1 - j) * n + c] (last neuron first, as the sweep takes them): each call's
  * input grads in turn, each summing the neurons' terms last neuron first, as
@@ -327,7 +312,7 @@ FG_WIDE static void first_layer_batch(fg_graph *g, const fg_net *s, const fg_id 
     const fg_net_layer *L = &s->layer[0];
     fg_block *const *rows = s->rows + L->first;
     double *grad = g->grad;
-    int32_t nin = L->nin, nout = L->nout, c, j, k, m;
+    int32_t nin = L->nin, nout = L->nout, c, j, k;
     for (j = 0; j < nout; j++) /* the weights by row, last neuron first */
         for (k = 0; k < nin; k++)
             w[(size_t)(nout - 1 - j) * (size_t)nin + (size_t)k] = fg_block_value(g, rows[j], k);
@@ -336,22 +321,10 @@ FG_WIDE static void first_layer_batch(fg_graph *g, const fg_net *s, const fg_id 
         double *xc = xd + (size_t)c * (size_t)nin;
         for (k = 0; k < nin; k++)
             xc[k] = fg_block_value(g, x, k);
-        for (k = 0; k < nin; k += m) {
-            m = nin - k < FG_LANES ? nin - k : FG_LANES;
-            lanes_into(grad, x->ids + k, w + k, (size_t)nin, gr + c, (size_t)n, nout, m);
-        }
+        fg_inputs_back(grad, x->ids, w, nin, gr + c, (size_t)n, nout);
     }
-    for (j = nout - 1; j >= 0; j--) {
-        const fg_id *ids = rows[j]->ids;
-        const double *gj = gr + (size_t)(nout - 1 - j) * (size_t)n;
-        for (k = 0; k < nin; k += m) {
-            m = nin - k < FG_LANES ? nin - k : FG_LANES;
-            lanes_into(grad, ids + k, xd + k, (size_t)nin, gj, 1, n, m);
-        }
-        if (ids[nin] != FG_NONE)
-            for (c = 0; c < n; c++)
-                grad[ids[nin]] += gj[c];
-    }
+    for (j = nout - 1; j >= 0; j--)
+        fg_row_back(grad, rows[j]->ids, xd, nin, gr + (size_t)(nout - 1 - j) * (size_t)n, n);
 }
 
 void fg_net_backward_batch(fg_graph *g, const fg_id *calls, int32_t n, int mode,
@@ -418,17 +391,9 @@ FG_WIDE static void heads_batch(fg_graph *g, const fg_net *s, const fg_id *heads
             fg_lanes(gh + k, w + k, (size_t)nin, gr + c, (size_t)nc, nout, m);
         }
     }
-    for (i = 0; i < nout; i++) {
-        const fg_id *ids = fg_head_row(g, heads[i])->ids;
-        const double *gi = gr + (size_t)i * (size_t)nc;
-        for (k = 0; k < nin; k += m) {
-            m = nin - k < FG_LANES ? nin - k : FG_LANES;
-            lanes_into(grad, ids + k, hd + k, (size_t)nin, gi, 1, nc, m);
-        }
-        if (ids[nin] != FG_NONE)
-            for (c = 0; c < nc; c++)
-                grad[ids[nin]] += gi[c];
-    }
+    for (i = 0; i < nout; i++)
+        fg_row_back(grad, fg_head_row(g, heads[i])->ids, hd, nin, gr + (size_t)i * (size_t)nc,
+                    nc);
 }
 
 void fg_net_heads_backward(fg_graph *g, const fg_id *heads, int32_t n, int kernel,

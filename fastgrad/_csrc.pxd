@@ -128,8 +128,12 @@ cdef extern from "floor.h" nogil:
 
 cdef extern from "batch.h" nogil:
     ctypedef struct fg_batch:
-        int32_t nodes, nheads, heads_kernel
+        int32_t kind, mode, nodes, nheads, heads_kernel
         uint8_t sweep
+
+    enum:
+        FG_BATCH_DENSE
+        FG_DENSE_KERNEL
 
     ctypedef struct fg_batch_set:
         fg_batch *batch

@@ -170,8 +170,15 @@ cdef class Replay:
 
     def _plan(self) -> list:
         """Each batch as (swept, nodes, kernel): a sweep's or the forward's, the order's
-        entries it stands for, and whether its heads run as one kernel (a network's,
-        fg_net_heads_backward). For tests."""
+        entries it stands for, and whether a backward batch runs as one kernel: a
+        network's heads (fg_net_heads_backward), a dense layer's nodes
+        (fg_dense_backward_batch). For tests."""
         cdef int32_t k
-        return [(bool(self.p.batches.batch[k].sweep), self.p.batches.batch[k].nodes,
-                 bool(self.p.batches.batch[k].heads_kernel)) for k in range(self.p.batches.n)]
+        cdef fg_batch *b
+        plan = []
+        for k in range(self.p.batches.n):
+            b = &self.p.batches.batch[k]
+            plan.append((bool(b.sweep), b.nodes, bool(b.mode == FG_DENSE_KERNEL
+                                                      if b.kind == FG_BATCH_DENSE
+                                                      else b.heads_kernel)))
+        return plan

@@ -271,3 +271,94 @@ def test_a_network_with_constant_and_shared_weights() -> None:
     net = Network([Dense(shared, b, "relu"), Dense(v, c, "linear")])
     build = lambda xs: [fastgrad.sum([o for row in xs for o in net(row)])]  # noqa: E731
     _replayed_is_rebuilt(build, params, (6, 3), 2, backwards=2)
+
+
+def _layer(nin: int, nout: int, seed: int, nonlin: Any = True) -> nn.Layer:
+    random.seed(seed)
+    return nn.Layer(nin, nout, nonlin=nonlin)
+
+
+@pytest.mark.parametrize("nonlin", [True, "tanh", "sigmoid", False])
+@pytest.mark.parametrize("backwards", [1, 2])
+def test_one_dense_layer_on_many_samples(nonlin: Any, backwards: int) -> None:
+    """A Layer's dots (and activations) on every sample: one kernel each way."""
+    layer = _layer(7, 5, 20, nonlin)
+    build = lambda xs: [fastgrad.sum([o * o for row in xs for o in layer(row)])]  # noqa: E731
+    nodes = 9 * 5 * (2 if nonlin else 1)
+    _replayed_is_rebuilt(build, layer.parameters(), (9, 7), 2, backwards,
+                         [(False, nodes, False), (True, nodes, True)])
+
+
+def test_a_dense_layer_under_softmax_cross_entropy() -> None:
+    """Logistic regression: a one-layer MLP (a lone Dense) under a loss."""
+    model = _model(6, [4], 21)
+
+    def build(xs: Any) -> list[Any]:
+        return [losses.softmax_cross_entropy([model(r) for r in xs], [k % 4 for k in
+                                                                      range(len(xs))])]
+    _replayed_is_rebuilt(build, model.parameters(), (8, 6), 2, 2,
+                         [(False, 32, False), (True, 32, True)])
+
+
+def test_dense_outputs_swept_by_neuron() -> None:
+    """The sweep takes the dots neuron by neuron: they run one by one, in its order."""
+    layer = _layer(4, 3, 22)
+
+    def build(xs: Any) -> list[Any]:
+        outs = [layer(row) for row in xs]
+        return [fastgrad.sum([(o[j] * (j + 1.0)).tanh() for j in range(3) for o in outs])]
+    _replayed_is_rebuilt(build, layer.parameters(), (6, 4), 2, 2,
+                         [(False, 36, False), (True, 36, False)])
+
+
+def test_dense_inputs_repeated_computed_or_weights() -> None:
+    """One input twice in a call, inputs computed from the leaves, a weight as an input:
+    the dots batch where that is exact, and run one by one (or in place) where not."""
+    layer = _layer(3, 4, 23)
+    params = layer.parameters()
+    cases: list[tuple[Callable[[list[Any]], list[Any]], Plan]] = [
+        (lambda r: [r[0], r[0], r[2]], [(False, 40, False), (True, 40, False)]),
+        (lambda r: [r[0] * 2.0, r[1], r[2]], []),  # not ready, and read in between
+        (lambda r: [r[0], params[1], r[2]], [(False, 40, False), (True, 40, False)]),
+    ]
+    for case, plan in cases:
+        def build(xs: Any, case: Any = case) -> list[Any]:
+            return [fastgrad.sum([o for row in xs for o in layer(case(row))])]
+        _replayed_is_rebuilt(build, params, (5, 3), len(plan), 2, plan)
+
+
+def test_a_dense_layer_on_its_own_outputs_and_a_network_after_it() -> None:
+    """A Layer on its own outputs (its later dots take its earlier activations: not
+    ready in the forward, one by one in the sweep), and an MLP on a Layer's outputs
+    (the MLP's calls take the Layer's activations between them: they run one by one)."""
+    layer, model = _layer(3, 3, 24), _model(3, [4, 2], 25)
+    build = lambda xs: [fastgrad.sum([o for row in xs for o in layer(layer(row))])]  # noqa: E731
+    _replayed_is_rebuilt(build, layer.parameters(), (5, 3), 1, 2, [(True, 60, False)])
+    build = lambda xs: [fastgrad.sum([o for row in xs for o in model(layer(row))])]  # noqa: E731
+    _replayed_is_rebuilt(build, layer.parameters() + model.parameters(), (5, 3), 2, 2,
+                         [(False, 30, False), (True, 30, True)])
+
+
+def test_dense_training_matches_the_dynamic_path() -> None:
+    """Steps of SGD on a Layer, replayed and rebuilt each step."""
+    data = np.random.RandomState(6)
+    X, T = data.uniform(-1, 1, (12, 5)), np.eye(3)[data.randint(0, 3, 12)]
+    runs = []
+    for compiled in (False, True):
+        model = _model(5, [3], 26)
+        opt = optim.SGD(model.parameters(), lr=0.3)
+        xs, ts = fastgrad.from_array(X), fastgrad.from_array(T)
+        loss = losses.softmax_cross_entropy([model(r) for r in xs], ts)
+        step = fastgrad.compile(loss, inputs=[xs, ts]) if compiled else None
+        for _ in range(5):
+            opt.zero_grad()
+            if step is None:
+                xs, ts = fastgrad.from_array(X), fastgrad.from_array(T)
+                loss = losses.softmax_cross_entropy([model(r) for r in xs], ts)
+                loss.backward()
+            else:
+                step.forward(X, T)
+                step.backward()
+            opt.step()
+        runs.append([(bits(p.data), bits(p.grad)) for p in model.parameters()])
+    assert runs[0] == runs[1]
