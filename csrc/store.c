@@ -294,7 +294,9 @@ void fg_release(fg_graph *g, fg_id head)
         head = visit[x].next_dead;
         rule = rules[op[x]];
         if (rule) {
-            rule(g, x, &head);
+            fg_id h = head; /* head's own address would keep it in memory all along */
+            rule(g, x, &h);
+            head = h;
         } else {
             fg_id a = kids[x].bin.a, b = kids[x].bin.b;
             if (a != FG_NONE)

@@ -70,51 +70,66 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
 {
     fg_walk w;
     size_t n = 0;
+    /* A walk makes no node, so the node arrays stay where they are: read once, as each
+     * store of a stamp or an id may alias g's fields, which the compiler would read
+     * again per node. The stack and the order move when the scratch grows: read again
+     * after each fg_walk_room or push_operands. */
+    const uint8_t *const op = g->op;
+    const fg_kids *const kids = g->kids;
+    fg_visit *const visit = g->visit;
+    fg_id *stack, *order;
+    uint32_t stamp; /* w.stamp, which a stamp's store might alias */
     if (fg_reserve_scratch(g, (size_t)g->live + 1))
         return -1;
     w.sp = 0;
     g->custom_walked = 0;
     w.epoch = next_epoch(g);
-    w.stamp = (uint32_t)w.epoch;
+    w.stamp = stamp = (uint32_t)w.epoch;
+    stack = g->walk;
+    order = g->order;
     for (size_t r = 0; r < nroots; r++) {
-        if (g->op[roots[r]] == FG_LEAF) /* nothing to walk, and a leaf keeps its stamp */
+        if (op[roots[r]] == FG_LEAF) /* nothing to walk, and a leaf keeps its stamp */
             continue;
-        g->walk[w.sp++] = roots[r];
+        stack[w.sp++] = roots[r];
         while (w.sp) {
-            fg_id x = g->walk[--w.sp];
+            fg_id x = stack[--w.sp];
             if (x < 0) {
                 x = ~x;
                 settle(g, x, &w);
-                g->order[n++] = x;
+                order[n++] = x;
                 continue;
             }
-            if (g->visit[x].stamp == w.stamp) /* entered through another parent since pushed */
+            if (visit[x].stamp == stamp) /* entered through another parent since pushed */
                 continue;
             for (;;) { /* enter x */
                 fg_id a, b;
                 int enter_a, enter_b;
-                g->visit[x].stamp = w.stamp;
-                if (walk_kind[g->op[x]] != FG_WALK_SCALAR) {
+                visit[x].stamp = stamp;
+                if (walk_kind[op[x]] != FG_WALK_SCALAR) {
                     if (fg_walk_room(g, &w, 1))
                         return -1;
                     g->walk[w.sp++] = ~x;
                     if (push_operands(g, x, &w))
                         return -1;
+                    stack = g->walk;
+                    order = g->order;
                     break;
                 }
-                a = g->kids[x].bin.a; /* b is FG_NONE, never entered, for arity 1 */
-                b = g->kids[x].bin.b;
-                enter_a = fg_walk_enters(g, a, &w);
-                enter_b = fg_walk_enters(g, b, &w);
+                a = kids[x].bin.a; /* b is FG_NONE, never entered, for arity 1 */
+                b = kids[x].bin.b;
+                enter_a = fg_walk_enters_in(visit, a, stamp);
+                enter_b = fg_walk_enters_in(visit, b, stamp);
                 if (!enter_a && !enter_b) {
-                    g->order[n++] = x;
+                    order[n++] = x;
                     break;
                 }
                 if (fg_walk_room(g, &w, 2))
                     return -1;
-                g->walk[w.sp++] = ~x;
+                stack = g->walk;
+                order = g->order;
+                stack[w.sp++] = ~x;
                 if (enter_a && enter_b)
-                    g->walk[w.sp++] = b;
+                    stack[w.sp++] = b;
                 x = enter_a ? a : b;
             }
         }

@@ -33,13 +33,20 @@ static inline int fg_walk_settled(const fg_block *b, const fg_walk *w)
     return b->all_leaves || b->settled_in == w->epoch;
 }
 
-/* Is c an operand the walk must enter: a node with operands, not yet stamped? Leaves
- * have nothing to pass back, so the walk neither stamps nor orders them (their stamp,
- * FG_LEAF_STAMP, tells them apart without a look at their op). */
+/* Is c an operand the walk of stamp must enter: a node with operands, not yet stamped?
+ * Leaves have nothing to pass back, so the walk neither stamps nor orders them (their
+ * stamp, FG_LEAF_STAMP, tells them apart without a look at their op). One comparison:
+ * a node with operands holds 0 or the stamp of a walk no later than this one (stamps
+ * only grow, and start again from 0 for every node when they wrap: sweep.c's
+ * next_epoch), and FG_LEAF_STAMP is above every walk's. */
+static inline int fg_walk_enters_in(const fg_visit *visit, fg_id c, uint32_t stamp)
+{
+    return visit[c].stamp < stamp; /* FG_NONE's is FG_LEAF_STAMP too: no operand, no entry */
+}
+
 static inline int fg_walk_enters(const fg_graph *g, fg_id c, const fg_walk *w)
 {
-    uint32_t m = g->visit[c].stamp; /* FG_NONE's is FG_LEAF_STAMP too: no operand, no entry */
-    return m != w->stamp && m != FG_LEAF_STAMP;
+    return fg_walk_enters_in(g->visit, c, w->stamp);
 }
 
 /* Room for n more entries on the walk's stack; -1 if it cannot grow. */
