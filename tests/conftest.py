@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fnmatch
 import gc
+import sys
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -30,6 +32,16 @@ def fresh_heap() -> None:
     Values), so a collection in the middle of a test cannot change live_nodes.
     Once per module: a full collection costs ~0.3 s once torch is loaded."""
     gc.collect()
+
+
+@pytest.fixture
+def fast_switching(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Threads switch every SWITCH_INTERVAL seconds (the module's, else 1 us) during the
+    test, so races get many chances to show."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(getattr(request.module, "SWITCH_INTERVAL", 1e-6))
+    yield
+    sys.setswitchinterval(interval)
 
 
 # The tests CI runs under the sanitizer build (scripts/sanitize.sh -m sanitize): those that

@@ -9,9 +9,7 @@ this module.
 from __future__ import annotations
 
 import math
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -20,20 +18,13 @@ import fastgrad
 from fastgrad import Value
 from training import live
 
-pytestmark = [pytest.mark.sanitize, pytest.mark.usefixtures("fresh_heap")]
+pytestmark = [pytest.mark.sanitize, pytest.mark.usefixtures("fresh_heap", "fast_switching")]
+SWITCH_INTERVAL = 1e-5  # seconds between thread switches (conftest.fast_switching)
 
 FAST = fastgrad.backend == "fast"
 NODES = 30000 if FAST else 3000  # well above the size that lets the GIL go (2048)
 STEPS = 10 if FAST else 3
 GROWN = (1 << 15, 1 << 17, 1 << 19) if FAST else (1 << 10,)
-
-
-@pytest.fixture(autouse=True)
-def _fast_switching() -> Iterator[None]:
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(interval)
 
 
 def _big_step() -> tuple[Any, list[Value], Value, Value]:

@@ -8,9 +8,7 @@ interval is shortened so threads interleave every few microseconds.
 from __future__ import annotations
 
 import random
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -20,19 +18,12 @@ from fastgrad import Value, datasets, nn, optim
 from training import live, train
 
 # earlier modules' cyclic garbage holding Values must not be collected mid-test
-pytestmark = pytest.mark.usefixtures("fresh_heap")
+pytestmark = pytest.mark.usefixtures("fresh_heap", "fast_switching")
+SWITCH_INTERVAL = 1e-6  # seconds between thread switches (conftest.fast_switching)
 
 THREADS = 4
 # pure steps are ~30x slower: fewer of them keep the file fast
 STEPS, SAMPLES = (40, 50) if fastgrad.backend == "fast" else (4, 20)
-
-
-@pytest.fixture(autouse=True)
-def _fast_switching() -> Iterator[None]:
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(interval)
 
 
 def _run_threads(work: Callable[[int], Any]) -> list[Any]:
