@@ -36,6 +36,15 @@ int fg_plan_among(const fg_id *ids, size_t n, fg_id c)
     return n && bsearch(&c, ids, n, sizeof *ids, fg_plan_compare_ids) != NULL;
 }
 
+int fg_plan_claimed(const claim *claims, size_t nclaims, const fg_id *ids, size_t n)
+{
+    for (size_t c = 0; c < nclaims; c++)
+        for (size_t k = 0; k < n; k++)
+            if (fg_plan_among(claims[c].ids, claims[c].n, ids[k]))
+                return 1;
+    return 0;
+}
+
 /* The network of an FG_NET or FG_HEAD node. */
 static const fg_net *net_of(const fg_graph *g, fg_id id)
 {
@@ -333,9 +342,7 @@ static int movable(const fg_graph *g, const fg_id *order, const entry *calls, si
         if (!((op == FG_NET || (folded && op == FG_HEAD)) && net_of(g, id) == net))
             ok = !fg_plan_touches(g, id, *ids, *nids);
     }
-    for (size_t c = 0; ok && c < nclaims; c++)
-        for (k = 0; ok && k < *nids; k++)
-            ok = !fg_plan_among(claims[c].ids, claims[c].n, (*ids)[k]);
+    ok = ok && !fg_plan_claimed(claims, nclaims, *ids, *nids);
     if (!ok) {
         free(*ids);
         *ids = NULL;

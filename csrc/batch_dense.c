@@ -161,16 +161,6 @@ int fg_plan_dense_forward(fg_graph *g, const fg_id *order, size_t n, const place
 
 /* -- Backward --------------------------------------------------------------------------- */
 
-/* Does an earlier claim hold one of ids[0 .. n)? */
-static int claimed(const claim *claims, size_t nclaims, const fg_id *ids, size_t n)
-{
-    for (size_t c = 0; c < nclaims; c++)
-        for (size_t k = 0; k < n; k++)
-            if (fg_plan_among(claims[c].ids, claims[c].n, ids[k]))
-                return 1;
-    return 0;
-}
-
 /* An activation node on a dot, by the dot. */
 typedef struct on_dot {
     fg_id dot;
@@ -255,7 +245,7 @@ static int dense_movable(const fg_graph *g, const fg_id *order, const dense_call
     for (k = lo + 1; ok && k < hi; k++)
         if (!fg_plan_among(members, *nn, order[k]))
             ok = !fg_plan_touches(g, order[k], *ids, *nids);
-    ok = ok && !claimed(claims, nclaims, *ids, *nids);
+    ok = ok && !fg_plan_claimed(claims, nclaims, *ids, *nids);
     free(members);
     if (!ok) {
         free(*ids);

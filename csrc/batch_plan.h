@@ -31,6 +31,9 @@ int fg_plan_by_id(const void *a, const void *b);
 /* Is node c in the sorted ids[0 .. n)? */
 int fg_plan_among(const fg_id *ids, size_t n, fg_id c);
 
+/* Is any of ids[0 .. n) among a batch's claimed operands so far? */
+int fg_plan_claimed(const claim *claims, size_t nclaims, const fg_id *ids, size_t n);
+
 /* A new batch of kind kind and n calls at the end of set, with room for ncalls calls and
  * nheads heads (FG_NONE), its kernels needing `need` doubles of scratch; NULL without
  * memory. */
