@@ -61,8 +61,15 @@ int fg_pages_drop(void *p, size_t bytes)
     return to <= from ? 0 : madvise((void *)from, to - from, MADV_DONTNEED);
 }
 #else
-void *fg_pages_new(size_t bytes) { return malloc(bytes); }
-void *fg_pages_grow(void *p, size_t old, size_t bytes) { (void)old; return realloc(p, bytes); }
+void *fg_pages_new(size_t bytes) { return calloc(1, bytes); }
+
+void *fg_pages_grow(void *p, size_t old, size_t bytes)
+{
+    char *q = realloc(p, bytes);
+    if (q)
+        memset(q + old, 0, bytes - old); /* as mmap's new pages read */
+    return q;
+}
 
 void *fg_pages_shrink(void *p, size_t old, size_t bytes)
 {

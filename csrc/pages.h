@@ -21,7 +21,7 @@
 size_t fg_page_size(void);
 
 /* A block of bytes (a multiple of the page size); NULL when memory runs out. New bytes,
- * here and where a block grows, hold anything (zeros with mmap). */
+ * here and where a block grows, read as zeros (the store relies on it). */
 void *fg_pages_new(size_t bytes);
 
 /* Block p of old bytes made bytes long (both multiples of the page size), keeping its

@@ -280,12 +280,11 @@ static void keep_recent(fg_graph *g);
  * g's fields, which the compiler would otherwise read again for every node. */
 void fg_release(fg_graph *g, fg_id head)
 {
-    uint8_t *const op = g->op;
-    const uint8_t *const flags = g->flags;
+    uint8_t *const op = g->op, *const flags = g->flags;
+    double *const grad = g->grad;
     const fg_kids *const kids = g->kids;
     uint32_t *const refs = g->refs;
     fg_visit *const visit = g->visit;
-    void **const owner = g->owner;
     const fg_release_fn *const rules = g->release_rules;
     while (head != FG_NONE) {
         fg_id x = head;
@@ -304,10 +303,13 @@ void fg_release(fg_graph *g, fg_id head)
             if (b != FG_NONE)
                 fg_release_push_in(g, refs, visit, op, b, &head);
         }
-        if (FG_UNLIKELY(flags[x] & FG_FLAG_LABEL))
-            g->drop_label(x);
+        if (FG_UNLIKELY(flags[x])) {
+            if (flags[x] & FG_FLAG_LABEL)
+                g->drop_label(x);
+            flags[x] = 0;
+        }
         op[x] = FG_FREE;
-        owner[x] = NULL;
+        grad[x] = 0.0; /* as the next node here starts (its owner is set when it is made) */
         free_slot(g, x);
     }
     if (2 * g->in_use <= g->peak)

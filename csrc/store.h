@@ -19,6 +19,8 @@
 #ifndef FASTGRAD_STORE_H
 #define FASTGRAD_STORE_H
 
+#include <math.h> /* signbit, in an assertion */
+
 #include "fg.h"
 
 /* The walk stamp of a leaf: never a walk's, so a walk passes leaves by their stamp
@@ -107,7 +109,11 @@ typedef struct fg_peak {
  *   (replay.h, sweep.c); it is 0 only for a node just made without an owner, which a
  *   parent takes or fg_discard frees before the caller returns;
  * - visit[FG_NONE].stamp == FG_LEAF_STAMP ("no operand" passes for a leaf), and so
- *   does every leaf's; a node's op never changes while it lives. */
+ *   does every leaf's; a node's op never changes while it lives;
+ * - every slot that holds no node has grad +0.0 and flags 0: new pages read as zeros,
+ *   and a release zeroes what the node changed (fg_fill_slot sets neither);
+ * - cst[id] is node id's constant when kids[id].bin.b is FG_NONE (a unary op's, a
+ *   folded constant's, 0.0 for an n-ary op), and is read only then. */
 struct fg_graph {
     /* node arrays, each of length cap, page-aligned mappings of their own */
     double *data;
@@ -210,29 +216,32 @@ static inline fg_id fg_new_id(fg_graph *g)
     return id;
 }
 
-/* Set every field of fresh id: a node of op with data, operands a and b (no reference
- * taken) and constant c, its count 1 if owner is given, else 0. The arrays are read
- * once, before the first store: a byte store may alias any field of g, which the
- * compiler would read again after each one. */
+/* Make fresh id a node of op with data, operands a and b (no reference taken) and
+ * constant c, its count 1 if owner is given, else 0. Its grad and flags are zero
+ * already (a fresh slot's are: see the invariants), and a node with two operands keeps
+ * no constant: each store left out is an array less that a new node touches, which is
+ * what a large graph's forward pays for. The arrays are read once, before the first
+ * store: a byte store may alias any field of g, which the compiler would read again
+ * after each one. */
 static inline void fg_fill_slot(fg_graph *g, fg_id id, int op, double data, fg_id a, fg_id b,
                                 double c, void *owner)
 {
-    double *const dv = g->data, *const gv = g->grad, *const cv = g->cst;
-    uint8_t *const ov = g->op, *const fv = g->flags;
+    double *const dv = g->data, *const cv = g->cst;
+    uint8_t *const ov = g->op;
     fg_kids *const kv = g->kids;
     uint32_t *const rv = g->refs;
     fg_visit *const vv = g->visit;
     void **const wv = g->owner;
+    assert(g->grad[id] == 0.0 && !signbit(g->grad[id]) && g->flags[id] == 0);
     dv[id] = data;
-    gv[id] = 0.0;
-    cv[id] = c;
+    if (b == FG_NONE)
+        cv[id] = c;
     kv[id].bin.a = a;
     kv[id].bin.b = b;
     rv[id] = owner != NULL;
     vv[id].stamp = op == FG_LEAF ? FG_LEAF_STAMP : 0;
     wv[id] = owner;
     ov[id] = (uint8_t)op;
-    fv[id] = 0;
 }
 
 /* A fresh slot with the node's scalar fields set (its operands the caller's to set);
