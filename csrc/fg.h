@@ -10,11 +10,14 @@
 typedef int32_t fg_id;
 
 /* A branch the hot paths almost never take (a custom node's pin rules): laid out off
- * the straight line. */
+ * the straight line; and a slow path a hot loop calls, kept out of line so the loop
+ * keeps its registers. */
 #if defined(__GNUC__) || defined(__clang__)
 #define FG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FG_NOINLINE __attribute__((noinline))
 #else
 #define FG_UNLIKELY(x) (x)
+#define FG_NOINLINE
 #endif
 
 /* Id 0 is never a node: it marks "no operand" in a node and "no node" in a result. */

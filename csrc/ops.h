@@ -144,16 +144,19 @@ static inline void fg_act_backward(int act, double out, double gr, double *ga)
     }
 }
 
-/* Accumulate node id's local derivatives, times its grad, into its operands' grads.
- * FG_OK, or FG_ECLOSURE from a custom node's closure. Inline: it is the body of the
- * backward sweep's loop (where only FG_CUSTOM's case can fail, it costs no test). */
-static inline int fg_backward_node(fg_graph *g, fg_id id)
+/* Accumulate node id's local derivatives, times its grad, into its operands' grads,
+ * through the node arrays data, grad, cst, kids and ops (g's: a sweep that makes no
+ * node reads them once). FG_OK, or FG_ECLOSURE from a custom node's closure. Inline:
+ * it is the body of the backward sweep's loop (where only FG_CUSTOM's case can fail,
+ * it costs no test). */
+static inline int fg_backward_node_in(fg_graph *g, const double *data, double *grad,
+                                      const double *cst, const fg_kids *kids,
+                                      const uint8_t *ops, fg_id id)
 {
-    double *data = g->data, *grad = g->grad;
-    const double out = data[id], gr = grad[id], c = g->cst[id];
-    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
+    const double out = data[id], gr = grad[id], c = cst[id];
+    const fg_id a = kids[id].bin.a, b = kids[id].bin.b;
     (void)out;
-    switch (g->op[id]) {
+    switch (ops[id]) {
 #define GA grad[a]
 #define GB grad[b]
 #define FG_NULLARY(code, label) case FG_##code: break;
@@ -172,6 +175,12 @@ static inline int fg_backward_node(fg_graph *g, fg_id id)
     default: FG_BAD_OP();
     }
     return FG_OK;
+}
+
+/* fg_backward_node_in through g's arrays as they are now. */
+static inline int fg_backward_node(fg_graph *g, fg_id id)
+{
+    return fg_backward_node_in(g, g->data, g->grad, g->cst, g->kids, g->op, id);
 }
 
 /* fg_backward_node, not inline: Value._backward() on one node, as a lecture runs it. */

@@ -195,6 +195,12 @@ int fg_init(fg_graph *g, const fg_release_fn *release_rules)
     size_t page = fg_page_size();
     memset(g, 0, sizeof *g);
     g->release_rules = release_rules;
+    g->ruled_from = FG_NOPS;
+    while (g->ruled_from > 0 && release_rules[g->ruled_from - 1])
+        g->ruled_from--;
+    for (int op = 0; op < g->ruled_from; op++)
+        if (release_rules[op])
+            return -1; /* fg_release's straight path would skip a rule */
     g->max_live = FG_MAX_SLOTS - 1;
     g->free_head = FG_NONE;
     g->page = page;
@@ -238,8 +244,8 @@ void fg_reset_stamps(fg_graph *g)
 
 /* -- release -------------------------------------------------------------------------- */
 
-/* Put a dead node's slot back in its chunk (marked FG_FREE, owner cleared: the
- * caller's); its operands are the caller's business too. A chunk whose last node this
+/* Put a dead node's slot back in its chunk (marked FG_FREE: the caller's); its
+ * operands are the caller's business too. A chunk whose last node this
  * was becomes empty, whole: its free slots need no list. */
 static void free_slot(fg_graph *g, fg_id id)
 {
@@ -270,47 +276,105 @@ static void free_slot(fg_graph *g, fg_id id)
     }
 }
 
+/* Free dead node x, the worklist's head, whatever it is: its operands let go by its
+ * op's rule, its label dropped, its slot back in any chunk. The worklist's next head. */
+static FG_NOINLINE fg_id release_one(fg_graph *g, fg_id x)
+{
+    fg_id head = g->visit[x].next_dead;
+    fg_release_fn rule = g->release_rules[g->op[x]];
+    assert(g->refs[x] == 0 && g->op[x] < FG_NOPS && g->owner[x] == NULL);
+    if (rule) {
+        rule(g, x, &head);
+    } else {
+        fg_id a = g->kids[x].bin.a, b = g->kids[x].bin.b;
+        if (a != FG_NONE)
+            fg_release_push(g, a, &head);
+        if (b != FG_NONE)
+            fg_release_push(g, b, &head);
+    }
+    if (FG_UNLIKELY(g->flags[x])) {
+        if (g->flags[x] & FG_FLAG_LABEL)
+            g->drop_label(x);
+        g->flags[x] = 0; /* as a fresh slot's (store.h): the next node's start */
+    }
+    g->op[x] = FG_FREE;
+    g->grad[x] = 0.0;
+    free_slot(g, x);
+    return head;
+}
+
+/* Free the dead nodes on the worklist from head on as long as each is scalar,
+ * unflagged (unlabelled) and in the current chunk (a graph dying soon after it was made): a leaf
+ * function, so that its state stays in registers. The arrays stay where they are (a
+ * release makes no node): read once, as each store to them (a byte's above all) may
+ * alias g's fields, which the compiler would otherwise read again for every node; the
+ * current chunk's free list and the count of nodes freed are locals too. Stops before
+ * any other node, or after one that let go of a custom node that lives on, whose pin
+ * the caller must then look at: set in repin[0 .. 2) (FG_NONE for none), before
+ * anything else moves its count, as fg_release_push would. The worklist's next head. */
+static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
+{
+    uint8_t *const op = g->op;
+    const uint8_t *const flags = g->flags;
+    double *const grad = g->grad;
+    fg_kids *const kids = g->kids;
+    uint32_t *const refs = g->refs;
+    fg_visit *const visit = g->visit;
+    const int ruled_from = g->ruled_from;
+    /* x is in the current chunk iff (x & high) == cur_base; none matches no chunk */
+    const uint32_t high = ~(((uint32_t)1 << g->chunk_shift) - 1);
+    const uint32_t cur_base = g->cur == FG_NO_CHUNK ? UINT32_MAX : g->cur << g->chunk_shift;
+    fg_id free_head = g->free_head;
+    fg_id freed = 0;
+    while (head != FG_NONE) {
+        fg_id x = head, a, b;
+        int pin_a, pin_b;
+        assert(refs[x] == 0 && op[x] < FG_NOPS && g->owner[x] == NULL);
+        if (FG_UNLIKELY(op[x] >= ruled_from || flags[x]
+                        || ((uint32_t)x & high) != cur_base))
+            break;
+        head = visit[x].next_dead;
+        a = kids[x].bin.a;
+        b = kids[x].bin.b;
+        pin_a = a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head);
+        pin_b = b != FG_NONE && fg_release_drop_in(refs, visit, op, b, &head);
+        op[x] = FG_FREE;
+        grad[x] = 0.0;
+        kids[x].bin.a = free_head;
+        free_head = x;
+        freed++;
+        if (FG_UNLIKELY(pin_a || pin_b)) {
+            repin[0] = pin_a ? a : FG_NONE;
+            repin[1] = pin_b ? b : FG_NONE;
+            break;
+        }
+    }
+    g->free_head = free_head;
+    g->live -= freed;
+    g->freed += (uint64_t)freed;
+    return head;
+}
+
 static void settle(fg_graph *g);
 static void keep_recent(fg_graph *g);
 
 /* Dead nodes wait on the list linked through their own visit field, which a dead
  * node no longer needs for walks, so this neither recurses nor allocates: a chain of
- * any length frees in O(1) space. Nothing in a release makes a node, so the arrays stay
- * where they are: read once here, as each store to them (a byte's above all) may alias
- * g's fields, which the compiler would otherwise read again for every node. */
+ * any length frees in O(1) space. A dead node's owner is NULL already (an owner holds
+ * a reference). Most nodes go in runs of release_run, the others one by one. */
 void fg_release(fg_graph *g, fg_id head)
 {
-    uint8_t *const op = g->op, *const flags = g->flags;
-    double *const grad = g->grad;
-    const fg_kids *const kids = g->kids;
-    uint32_t *const refs = g->refs;
-    fg_visit *const visit = g->visit;
-    const fg_release_fn *const rules = g->release_rules;
     while (head != FG_NONE) {
-        fg_id x = head;
-        fg_release_fn rule;
-        assert(refs[x] == 0 && op[x] < FG_NOPS);
-        head = visit[x].next_dead;
-        rule = rules[op[x]];
-        if (rule) {
-            fg_id h = head; /* head's own address would keep it in memory all along */
-            rule(g, x, &h);
-            head = h;
-        } else {
-            fg_id a = kids[x].bin.a, b = kids[x].bin.b;
-            if (a != FG_NONE)
-                fg_release_push_in(g, refs, visit, op, a, &head);
-            if (b != FG_NONE)
-                fg_release_push_in(g, refs, visit, op, b, &head);
+        fg_id repin[2] = {FG_NONE, FG_NONE};
+        head = release_run(g, head, repin);
+        if (FG_UNLIKELY(repin[0] != FG_NONE || repin[1] != FG_NONE)) {
+            if (repin[0] != FG_NONE)
+                fg_custom_repin(g, repin[0]);
+            if (repin[1] != FG_NONE)
+                fg_custom_repin(g, repin[1]);
+        } else if (head != FG_NONE) {
+            head = release_one(g, head);
         }
-        if (FG_UNLIKELY(flags[x])) {
-            if (flags[x] & FG_FLAG_LABEL)
-                g->drop_label(x);
-            flags[x] = 0;
-        }
-        op[x] = FG_FREE;
-        grad[x] = 0.0; /* as the next node here starts (its owner is set when it is made) */
-        free_slot(g, x);
     }
     if (2 * g->in_use <= g->peak)
         settle(g);

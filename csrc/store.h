@@ -166,8 +166,10 @@ struct fg_graph {
     fg_id unpin_head;       /* custom nodes whose pin to look at again, FG_NONE if none */
     size_t custom_walked;   /* custom nodes the last topological walk ordered */
 
-    /* per op: its release rule, NULL where the operands are kids.bin.a and .b */
+    /* per op: its release rule, NULL where the operands are kids.bin.a and .b; the ops
+     * from ruled_from on have one, those below none (fg_init checks) */
     const fg_release_fn *release_rules;
+    int ruled_from;
 
     /* Replays running while the caller's lock is let go (replay.h): they read and write
      * their own nodes' data and grads through the arrays, so while any runs the arrays
@@ -317,19 +319,29 @@ static inline void fg_decref(fg_graph *g, fg_id id)
     }
 }
 
-/* For a release rule: drop the reference on operand id, putting id on the release
- * worklist *head if it was the last; through the arrays refs, visit and ops (g's, read
- * by the caller once for the whole release). */
-static inline void fg_release_push_in(fg_graph *g, uint32_t *refs, fg_visit *visit,
-                                      const uint8_t *ops, fg_id id, fg_id *head)
+/* Drop the reference on operand id, putting id on the release worklist *head if it
+ * was the last; through the arrays refs, visit and ops (g's, read by the caller once
+ * for the whole release). Whether id lives on as an FG_CUSTOM node, whose pin the
+ * caller must look at again (fg_custom_repin) before id's count moves again. */
+static inline int fg_release_drop_in(uint32_t *refs, fg_visit *visit, const uint8_t *ops,
+                                     fg_id id, fg_id *head)
 {
     assert(refs[id] > 0 && ops[id] != FG_FREE);
     if (--refs[id] == 0) {
         visit[id].next_dead = *head;
         *head = id;
-    } else if (FG_UNLIKELY(ops[id] == FG_CUSTOM)) {
-        fg_custom_repin(g, id); /* an unpin waits for the end of the release */
+        return 0;
     }
+    return FG_UNLIKELY(ops[id] == FG_CUSTOM);
+}
+
+/* For a release rule: fg_release_drop_in, and the pin looked at (an unpin waits for
+ * the end of the release). */
+static inline void fg_release_push_in(fg_graph *g, uint32_t *refs, fg_visit *visit,
+                                      const uint8_t *ops, fg_id id, fg_id *head)
+{
+    if (fg_release_drop_in(refs, visit, ops, id, head))
+        fg_custom_repin(g, id);
 }
 
 static inline void fg_release_push(fg_graph *g, fg_id id, fg_id *head)

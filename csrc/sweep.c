@@ -17,37 +17,41 @@ static uint64_t next_epoch(fg_graph *g)
     return g->epoch;
 }
 
-/* Which nodes take the walk's straight path (scalar ones: most nodes, and the switches
- * below cost an indirect jump per node each) and which need settling (n-ary ones); a
- * leaf, a free slot or a code not in ops.def is FG_WALK_OTHER. */
-enum { FG_WALK_OTHER, FG_WALK_SCALAR, FG_WALK_NARY };
-static const uint8_t walk_kind[FG_FREE + 1] = {
-#define FG_SCALAR(code, label, arity, forward, backward) [FG_##code] = FG_WALK_SCALAR,
-#define FG_NARY(code, label, name) [FG_##code] = FG_WALK_NARY,
+/* ops.def lists the leaf, then the scalar ops, then the n-ary ones: a node the walk
+ * enters (never a leaf, never a free slot) is n-ary exactly when its op is at least the
+ * first n-ary op's, one comparison where a table would cost a second load per node. */
+enum {
+    FG_FIRST_NARY = 0
+#define FG_NULLARY(code, label) +1
+#define FG_SCALAR(code, label, arity, forward, backward) +1
 #include "ops.def"
 };
+#define FG_NARY(code, label, name) \
+    typedef char fg_nary_after_scalars_##code[(int)FG_##code >= FG_FIRST_NARY ? 1 : -1];
+#include "ops.def"
 
-/* Push the operands of non-scalar node x the walk must enter, last slot first (so the
- * first is walked first); a block already settled is skipped whole. 0, or -1 without
- * memory. (The walk's loop does a scalar node's two itself.) */
-static inline int push_operands(fg_graph *g, fg_id x, fg_walk *w)
+static inline int is_nary(int op) { return op >= FG_FIRST_NARY; }
+
+/* Enter n-ary node x: push ~x, then the operands the walk must enter, last slot first
+ * (so the first is walked first); a block already settled is skipped whole. 0, or -1
+ * without memory. Out of line: the walk's loop keeps its registers for scalar nodes. */
+static FG_NOINLINE int enter_nary(fg_graph *g, fg_id x, fg_walk *w)
 {
+    if (fg_walk_room(g, w, 1))
+        return -1;
+    g->walk[w->sp++] = ~x;
     switch (g->op[x]) {
-#define FG_NULLARY(code, label) case FG_##code: return 0;
 #define FG_NARY(code, label, name) case FG_##code: return fg_##name##_push(g, x, w);
 #include "ops.def"
     default: FG_BAD_OP(); return -1;
     }
 }
 
-/* Once every operand of x is walked, its blocks are settled for the rest of the walk
- * (x's op is known good: push_operands saw it). */
-static inline void settle(fg_graph *g, fg_id x, const fg_walk *w)
+/* Once every operand of n-ary node x is walked, its blocks are settled for the rest of
+ * the walk. */
+static FG_NOINLINE void settle_nary(fg_graph *g, fg_id x, const fg_walk *w)
 {
-    int op = g->op[x];
-    if (walk_kind[op] != FG_WALK_NARY)
-        return;
-    switch (op) {
+    switch (g->op[x]) {
 #define FG_NARY(code, label, name) case FG_##code: fg_##name##_settle(g, x, w); return;
 #include "ops.def"
     default: FG_BAD_OP();
@@ -65,76 +69,81 @@ static inline void settle(fg_graph *g, fg_id x, const fg_walk *w)
  * exactly the recursive walk's order. A scalar node's walk takes two shortcuts of that
  * stack machine (most nodes are scalar, and most graphs chains): the operand that would
  * be pushed last, so popped next, is entered at once, and a node with no operand to
- * enter is emitted at once instead of pushed as ~x and popped. */
+ * enter is emitted at once instead of pushed as ~x and popped. The stack's bottom entry
+ * is FG_NONE, which passes for a node entered already (its stamp is FG_LEAF_STAMP, and
+ * no entered node's exceeds the walk's): popping it ends the root's walk, where a test
+ * of the depth would cost one per entry. */
 ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
 {
     fg_walk w;
-    size_t n = 0;
     /* A walk makes no node, so the node arrays stay where they are: read once, as each
      * store of a stamp or an id may alias g's fields, which the compiler would read
-     * again per node. The stack and the order move when the scratch grows: read again
-     * after each fg_walk_room or push_operands. */
+     * again per node. The stack and the order move when the scratch grows: their ends
+     * (top, out: pointers, to spare the loop registers) are found again after each
+     * growth or n-ary node. */
     const uint8_t *const op = g->op;
     const fg_kids *const kids = g->kids;
     fg_visit *const visit = g->visit;
-    fg_id *stack, *order;
-    uint32_t stamp; /* w.stamp, which a stamp's store might alias */
-    if (fg_reserve_scratch(g, (size_t)g->live + 1))
+    fg_id *top, *limit, *out; /* limit: the last top with room for two pushes */
+    uint32_t stamp;
+    if (g->scratch_cap < (size_t)g->live + 2 && fg_reserve_scratch(g, (size_t)g->live + 2))
         return -1;
-    w.sp = 0;
     g->custom_walked = 0;
     w.epoch = next_epoch(g);
     w.stamp = stamp = (uint32_t)w.epoch;
-    stack = g->walk;
-    order = g->order;
+    out = g->order;
     for (size_t r = 0; r < nroots; r++) {
         if (op[roots[r]] == FG_LEAF) /* nothing to walk, and a leaf keeps its stamp */
             continue;
-        stack[w.sp++] = roots[r];
-        while (w.sp) {
-            fg_id x = stack[--w.sp];
+        top = g->walk;
+        limit = top + g->scratch_cap - 2;
+        *top++ = FG_NONE;
+        *top++ = roots[r];
+        for (;;) {
+            fg_id x = *--top;
             if (x < 0) {
                 x = ~x;
-                settle(g, x, &w);
-                order[n++] = x;
+                if (FG_UNLIKELY(is_nary(op[x])))
+                    settle_nary(g, x, &w);
+                *out++ = x;
                 continue;
             }
-            if (visit[x].stamp == stamp) /* entered through another parent since pushed */
+            if (visit[x].stamp >= stamp) { /* entered through another parent since pushed */
+                if (x == FG_NONE)
+                    break;
                 continue;
+            }
             for (;;) { /* enter x */
                 fg_id a, b;
                 int enter_a, enter_b;
                 visit[x].stamp = stamp;
-                if (walk_kind[op[x]] != FG_WALK_SCALAR) {
-                    if (fg_walk_room(g, &w, 1))
+                if (FG_UNLIKELY(is_nary(op[x]) || top > limit)) {
+                    ptrdiff_t n = out - g->order;
+                    w.sp = (size_t)(top - g->walk);
+                    if (is_nary(op[x]) ? enter_nary(g, x, &w) : fg_walk_room(g, &w, 2))
                         return -1;
-                    g->walk[w.sp++] = ~x;
-                    if (push_operands(g, x, &w))
-                        return -1;
-                    stack = g->walk;
-                    order = g->order;
-                    break;
+                    top = g->walk + w.sp;
+                    limit = g->walk + g->scratch_cap - 2;
+                    out = g->order + n;
+                    if (is_nary(op[x]))
+                        break;
                 }
                 a = kids[x].bin.a; /* b is FG_NONE, never entered, for arity 1 */
                 b = kids[x].bin.b;
                 enter_a = fg_walk_enters_in(visit, a, stamp);
                 enter_b = fg_walk_enters_in(visit, b, stamp);
                 if (!enter_a && !enter_b) {
-                    order[n++] = x;
+                    *out++ = x;
                     break;
                 }
-                if (fg_walk_room(g, &w, 2))
-                    return -1;
-                stack = g->walk;
-                order = g->order;
-                stack[w.sp++] = ~x;
+                *top++ = ~x;
                 if (enter_a && enter_b)
-                    stack[w.sp++] = b;
+                    *top++ = b;
                 x = enter_a ? a : b;
             }
         }
     }
-    return (ptrdiff_t)n;
+    return out - g->order;
 }
 
 int fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n)
@@ -166,6 +175,19 @@ static int sweep_custom(fg_graph *g, fg_id root, size_t n)
     return err;
 }
 
+/* fg_sweep over an order with no custom node: no user code runs, no node is made, so
+ * the node arrays stay where they are and are read once. */
+static void sweep_plain(fg_graph *g, fg_id root, const fg_id *order, size_t n)
+{
+    const double *const data = g->data, *const cst = g->cst;
+    double *const grad = g->grad;
+    const fg_kids *const kids = g->kids;
+    const uint8_t *const ops = g->op;
+    grad[root] = 1.0;
+    while (n--)
+        (void)fg_backward_node_in(g, data, grad, cst, kids, ops, order[n]);
+}
+
 int fg_backward(fg_graph *g, fg_id root)
 {
     ptrdiff_t n = fg_topological_order(g, &root, 1);
@@ -173,7 +195,7 @@ int fg_backward(fg_graph *g, fg_id root)
         return FG_ENOMEM;
     if (g->custom_walked)
         return sweep_custom(g, root, (size_t)n);
-    fg_sweep(g, root, g->order, (size_t)n);
+    sweep_plain(g, root, g->order, (size_t)n);
     if (g->scratch_cap > FG_SCRATCH_KEEP) /* a big graph's scratch is not kept around */
         fg_free_scratch(g);
     return FG_OK;
