@@ -281,6 +281,7 @@ static void free_slot(fg_graph *g, fg_id id)
 static FG_NOINLINE fg_id release_one(fg_graph *g, fg_id x)
 {
     fg_id head = g->visit[x].next_dead;
+    g->visit[x].stamp = 0; /* as a fresh slot's (store.h), in a line just read */
     fg_release_fn rule = g->release_rules[g->op[x]];
     assert(g->refs[x] == 0 && g->op[x] < FG_NOPS && g->owner[x] == NULL);
     if (rule) {
@@ -334,6 +335,7 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
                         || ((uint32_t)x & high) != cur_base))
             break;
         head = visit[x].next_dead;
+        visit[x].stamp = 0;
         a = kids[x].bin.a;
         b = kids[x].bin.b;
         pin_a = a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head);

@@ -110,8 +110,9 @@ typedef struct fg_peak {
  *   parent takes or fg_discard frees before the caller returns;
  * - visit[FG_NONE].stamp == FG_LEAF_STAMP ("no operand" passes for a leaf), and so
  *   does every leaf's; a node's op never changes while it lives;
- * - every slot that holds no node has grad +0.0 and flags 0: new pages read as zeros,
- *   and a release zeroes what the node changed (fg_fill_slot sets neither);
+ * - every slot that holds no node has grad +0.0, flags 0 and walk stamp 0 (the stamp
+ *   of a node no walk has entered): new pages read as zeros, and a release zeroes what
+ *   the node changed, so fg_fill_slot sets none of them but a leaf's stamp;
  * - cst[id] is node id's constant when kids[id].bin.b is FG_NONE (a unary op's, a
  *   folded constant's, 0.0 for an n-ary op), and is read only then. */
 struct fg_graph {
@@ -219,8 +220,8 @@ static inline fg_id fg_new_id(fg_graph *g)
 }
 
 /* Make fresh id a node of op with data, operands a and b (no reference taken) and
- * constant c, its count 1 if owner is given, else 0. Its grad and flags are zero
- * already (a fresh slot's are: see the invariants), and a node with two operands keeps
+ * constant c, its count 1 if owner is given, else 0. Its grad, flags and stamp are
+ * zero already (a fresh slot's are: see the invariants), and a node with two operands keeps
  * no constant: each store left out is an array less that a new node touches, which is
  * what a large graph's forward pays for. The arrays are read once, before the first
  * store: a byte store may alias any field of g, which the compiler would read again
@@ -234,14 +235,16 @@ static inline void fg_fill_slot(fg_graph *g, fg_id id, int op, double data, fg_i
     uint32_t *const rv = g->refs;
     fg_visit *const vv = g->visit;
     void **const wv = g->owner;
-    assert(g->grad[id] == 0.0 && !signbit(g->grad[id]) && g->flags[id] == 0);
+    assert(g->grad[id] == 0.0 && !signbit(g->grad[id]) && g->flags[id] == 0
+           && g->visit[id].stamp == 0);
     dv[id] = data;
     if (b == FG_NONE)
         cv[id] = c;
     kv[id].bin.a = a;
     kv[id].bin.b = b;
     rv[id] = owner != NULL;
-    vv[id].stamp = op == FG_LEAF ? FG_LEAF_STAMP : 0;
+    if (op == FG_LEAF)
+        vv[id].stamp = FG_LEAF_STAMP;
     wv[id] = owner;
     ov[id] = (uint8_t)op;
 }

@@ -118,13 +118,19 @@ cdef double _to_double(object x) except? -1.0:
 
 
 cdef inline bint _number(object x, double *out) except -1:
-    """Store x as a float in out; False if x is no number (the op is NotImplemented)."""
+    """Store x as a float in out; False if x is no number (the op is NotImplemented).
+    Floats and ints inline, as x + 1 converts them (an int too large raises
+    OverflowError); anything else through its __float__ or __index__."""
     if type(x) is float:
         out[0] = PyFloat_AS_DOUBLE(x)
         return True
-    if type(x) is int:  # as x + 1: no call, no try (an int too large raises OverflowError)
+    if type(x) is int:
         out[0] = PyLong_AsDouble(x)
         return True
+    return _other_number(x, out)
+
+
+cdef bint _other_number(object x, double *out) except -1:
     try:
         out[0] = _to_double(x)
     except TypeError:

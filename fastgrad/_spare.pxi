@@ -98,5 +98,11 @@ cdef inline Value _blank():
     """A Value that owns no node yet (a spare one if there is)."""
     cdef PyObject *o = fg_spare_take()
     if o == NULL:
-        return Value.__new__(Value)
+        return _new_facade()
     return fg_steal(o)
+
+
+cdef Value _new_facade():
+    """_blank's object when no spare is left: out of line, so that _blank stays small
+    enough to go in line in every operation."""
+    return Value.__new__(Value)
