@@ -305,10 +305,11 @@ static FG_NOINLINE fg_id release_one(fg_graph *g, fg_id x)
  * release makes no node): read once, as each store to them (a byte's above all) may
  * alias g's fields, which the compiler would otherwise read again for every node; the
  * current chunk's free list and the count of nodes freed are locals too. Stops before
- * any other node, or after one that let go of a custom node that lives on, whose pin
- * the caller must then look at: set in repin[0 .. 2) (FG_NONE for none), before
- * anything else moves its count, as fg_release_push would. The worklist's next head. */
-static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
+ * any other node, or as soon as a node lets go of a custom node that lives on: then
+ * *pin is that node, whose pin the caller must look at before anything else moves its
+ * count (as fg_release_push would), and *rest the operand, if any, the dead node has
+ * yet to let go of. The worklist's next head. */
+static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id *pin, fg_id *rest)
 {
     uint8_t *const op = g->op;
     const uint8_t *const flags = g->flags;
@@ -323,7 +324,6 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
     fg_id freed = 0;
     while (head != FG_NONE) {
         fg_id x = head, a, b;
-        int pin_a, pin_b;
         assert(refs[x] == 0 && op[x] < FG_NOPS && g->owner[x] == NULL);
         if (FG_UNLIKELY(op[x] >= ruled_from || (flags[x] & FG_FLAG_LABEL)
                         || ((uint32_t)x & high) != cur_base))
@@ -331,15 +331,17 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
         head = visit[x].next_dead;
         a = kids[x].bin.a;
         b = kids[x].bin.b;
-        pin_a = a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head);
-        pin_b = b != FG_NONE && fg_release_drop_in(refs, visit, op, b, &head);
         op[x] = FG_FREE;
         kids[x].bin.a = free_head;
         free_head = x;
         freed++;
-        if (FG_UNLIKELY(pin_a || pin_b)) {
-            repin[0] = pin_a ? a : FG_NONE;
-            repin[1] = pin_b ? b : FG_NONE;
+        if (a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head)) {
+            *pin = a;
+            *rest = b;
+            break;
+        }
+        if (b != FG_NONE && fg_release_drop_in(refs, visit, op, b, &head)) {
+            *pin = b;
             break;
         }
     }
@@ -359,13 +361,12 @@ static void keep_recent(fg_graph *g);
 void fg_release(fg_graph *g, fg_id head)
 {
     while (head != FG_NONE) {
-        fg_id repin[2] = {FG_NONE, FG_NONE};
-        head = release_run(g, head, repin);
-        if (FG_UNLIKELY(repin[0] != FG_NONE || repin[1] != FG_NONE)) {
-            if (repin[0] != FG_NONE)
-                fg_custom_repin(g, repin[0]);
-            if (repin[1] != FG_NONE)
-                fg_custom_repin(g, repin[1]);
+        fg_id pin = FG_NONE, rest = FG_NONE;
+        head = release_run(g, head, &pin, &rest);
+        if (FG_UNLIKELY(pin != FG_NONE)) {
+            fg_custom_repin(g, pin);
+            if (rest != FG_NONE)
+                fg_release_push(g, rest, &head);
         } else if (head != FG_NONE) {
             head = release_one(g, head);
         }
