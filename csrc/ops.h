@@ -71,10 +71,12 @@ static inline int fg_pow(double x, double y, double *out)
 }
 
 /* d(x**y)/dx = y * x**(y-1) (torch's formula), except where x**(y-1) leaves the range
- * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. */
+ * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. A square's
+ * x**1 is x itself, as pow gives it (exact, so within pow's error of half an ulp and
+ * a bit; nan, infinities and zeros by C's rules), without the call. */
 static inline double fg_pow_slope(double x, double y, double out)
 {
-    double d = y * pow(x, y - 1.0);
+    double d = y * (y == 2.0 ? x : pow(x, y - 1.0));
     if (isinf(d) && x != 0.0) {
         double e = (y / x) * out;
         if (isfinite(e)) d = e;
