@@ -155,7 +155,7 @@ static inline int fg_backward_node_in(fg_graph *g, const double *data, double *g
                                       const double *cst, const fg_kids *kids,
                                       const uint8_t *ops, fg_id id)
 {
-    const double out = data[id], gr = grad[id], c = cst[id];
+    const double out = data[id], gr = grad[id];
     const fg_id a = kids[id].bin.a, b = kids[id].bin.b;
     (void)out;
     switch (ops[id]) {
@@ -164,7 +164,7 @@ static inline int fg_backward_node_in(fg_graph *g, const double *data, double *g
 #define FG_NULLARY(code, label) case FG_##code: break;
 #define FG_SCALAR(code, label, arity, forward, backward) \
     case FG_##code: {                                                   \
-        const double x = data[a], y = (arity) == 2 ? data[b] : c;       \
+        const double x = data[a], y = (arity) == 2 ? data[b] : cst[id]; \
         (void)x; (void)y;                                               \
         backward;                                                       \
         break;                                                          \
