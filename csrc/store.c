@@ -299,17 +299,26 @@ static FG_NOINLINE fg_id release_one(fg_graph *g, fg_id x)
     return head;
 }
 
+/* Where a run of release_run stopped: returned in registers, so that the run holds no
+ * pointer to write it through (nor g) while it frees nodes. */
+typedef struct fg_run {
+    fg_id head;      /* the worklist's next head */
+    fg_id free_head; /* the current chunk's free list, the nodes freed at its start */
+    fg_id freed;     /* how many */
+    fg_id pin;       /* a custom node that lives on, whose pin to look at; or FG_NONE */
+} fg_run;
+
 /* Free the dead nodes on the worklist from head on as long as each is scalar,
- * unlabelled and in the current chunk (a graph dying soon after it was made): a leaf
- * function, so that its state stays in registers. The arrays stay where they are (a
+ * unlabelled and in the current chunk (a graph dying soon after it was made), into the
+ * current chunk's free list: a leaf function, so that its state stays in registers
+ * (the caller counts the nodes and keeps the list). The arrays stay where they are (a
  * release makes no node): read once, as each store to them (a byte's above all) may
- * alias g's fields, which the compiler would otherwise read again for every node; the
- * current chunk's free list and the count of nodes freed are locals too. Stops before
- * any other node, or as soon as a node lets go of a custom node that lives on: then
- * *pin is that node, whose pin the caller must look at before anything else moves its
- * count (as fg_release_push would), and *rest the operand, if any, the dead node has
- * yet to let go of. The worklist's next head. */
-static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id *pin, fg_id *rest)
+ * alias g's fields, which the compiler would otherwise read again for every node.
+ * Stops before any other node, or as soon as a node lets go of a custom node that
+ * lives on: the caller must look at its pin before anything else moves its count (as
+ * fg_release_push would), then let go of *rest, the operand the dead node has not let
+ * go of yet, if any. */
+static FG_NOINLINE fg_run release_run(const fg_graph *g, fg_id head, fg_id *rest)
 {
     uint8_t *const op = g->op;
     const uint8_t *const flags = g->flags;
@@ -320,8 +329,10 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id *pin, fg_id 
     /* x is in the current chunk iff (x & high) == cur_base; none matches no chunk */
     const uint32_t high = ~(((uint32_t)1 << g->chunk_shift) - 1);
     const uint32_t cur_base = g->cur == FG_NO_CHUNK ? UINT32_MAX : g->cur << g->chunk_shift;
-    fg_id free_head = g->free_head;
-    fg_id freed = 0;
+    fg_run r;
+    r.free_head = g->free_head;
+    r.freed = 0;
+    r.pin = FG_NONE;
     while (head != FG_NONE) {
         fg_id x = head, a, b;
         assert(refs[x] == 0 && op[x] < FG_NOPS && g->owner[x] == NULL);
@@ -332,23 +343,21 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id *pin, fg_id 
         a = kids[x].bin.a;
         b = kids[x].bin.b;
         op[x] = FG_FREE;
-        kids[x].bin.a = free_head;
-        free_head = x;
-        freed++;
+        kids[x].bin.a = r.free_head;
+        r.free_head = x;
+        r.freed++;
         if (a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head)) {
-            *pin = a;
+            r.pin = a;
             *rest = b;
             break;
         }
         if (b != FG_NONE && fg_release_drop_in(refs, visit, op, b, &head)) {
-            *pin = b;
+            r.pin = b;
             break;
         }
     }
-    g->free_head = free_head;
-    g->live -= freed;
-    g->freed += (uint64_t)freed;
-    return head;
+    r.head = head;
+    return r;
 }
 
 static void settle(fg_graph *g);
@@ -361,10 +370,14 @@ static void keep_recent(fg_graph *g);
 void fg_release(fg_graph *g, fg_id head)
 {
     while (head != FG_NONE) {
-        fg_id pin = FG_NONE, rest = FG_NONE;
-        head = release_run(g, head, &pin, &rest);
-        if (FG_UNLIKELY(pin != FG_NONE)) {
-            fg_custom_repin(g, pin);
+        fg_id rest = FG_NONE;
+        fg_run r = release_run(g, head, &rest);
+        head = r.head;
+        g->free_head = r.free_head;
+        g->live -= r.freed;
+        g->freed += (uint64_t)r.freed;
+        if (FG_UNLIKELY(r.pin != FG_NONE)) {
+            fg_custom_repin(g, r.pin);
             if (rest != FG_NONE)
                 fg_release_push(g, rest, &head);
         } else if (head != FG_NONE) {
