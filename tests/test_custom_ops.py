@@ -282,8 +282,14 @@ def test_a_dying_builtin_node_lets_go_of_its_custom_operands_closures(operands: 
     tanh = CUSTOM["tanh"]
     c, d = tanh(x), tanh(x * 2.0)
     facades = [weakref.ref(c), weakref.ref(d)]
-    p = {"custom, custom": lambda: c * d, "custom twice": lambda: c * c,
-         "custom, built-in": lambda: c * (x + 1.0), "built-in, custom": lambda: (x + 1.0) * d}[operands]()
+    if operands == "custom, custom":
+        p = c * d
+    elif operands == "custom twice":
+        p = c * c
+    elif operands == "custom, built-in":
+        p = c * (x + 1.0)
+    else:
+        p = (x + 1.0) * d
     del c, d  # p, a built-in node, still needs the closures of those it names
     gc.collect()
     p.backward()
