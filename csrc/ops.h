@@ -71,10 +71,12 @@ static inline int fg_pow(double x, double y, double *out)
 }
 
 /* d(x**y)/dx = y * x**(y-1) (torch's formula), except where x**(y-1) leaves the range
- * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. */
+ * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. A square's
+ * x**1 is x itself, as pow gives it (exact, so within pow's error of half an ulp and
+ * a bit; nan, infinities and zeros by C's rules), without the call. */
 static inline double fg_pow_slope(double x, double y, double out)
 {
-    double d = y * pow(x, y - 1.0);
+    double d = y * (y == 2.0 ? x : pow(x, y - 1.0));
     if (isinf(d) && x != 0.0) {
         double e = (y / x) * out;
         if (isfinite(e)) d = e;
@@ -153,7 +155,7 @@ static inline int fg_backward_node_in(fg_graph *g, const double *data, double *g
                                       const double *cst, const fg_kids *kids,
                                       const uint8_t *ops, fg_id id)
 {
-    const double out = data[id], gr = grad[id], c = cst[id];
+    const double out = data[id], gr = grad[id];
     const fg_id a = kids[id].bin.a, b = kids[id].bin.b;
     (void)out;
     switch (ops[id]) {
@@ -162,7 +164,7 @@ static inline int fg_backward_node_in(fg_graph *g, const double *data, double *g
 #define FG_NULLARY(code, label) case FG_##code: break;
 #define FG_SCALAR(code, label, arity, forward, backward) \
     case FG_##code: {                                                   \
-        const double x = data[a], y = (arity) == 2 ? data[b] : c;       \
+        const double x = data[a], y = (arity) == 2 ? data[b] : cst[id]; \
         (void)x; (void)y;                                               \
         backward;                                                       \
         break;                                                          \

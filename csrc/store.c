@@ -198,9 +198,8 @@ int fg_init(fg_graph *g, const fg_release_fn *release_rules)
     g->ruled_from = FG_NOPS;
     while (g->ruled_from > 0 && release_rules[g->ruled_from - 1])
         g->ruled_from--;
-    for (int op = 0; op < g->ruled_from; op++)
-        if (release_rules[op])
-            return -1; /* fg_release's straight path would skip a rule */
+    for (int op = 0; op < g->ruled_from; op++) /* else release_run would skip a rule */
+        assert(!release_rules[op]);
     g->max_live = FG_MAX_SLOTS - 1;
     g->free_head = FG_NONE;
     g->page = page;
@@ -281,8 +280,8 @@ static void free_slot(fg_graph *g, fg_id id)
 static FG_NOINLINE fg_id release_one(fg_graph *g, fg_id x)
 {
     fg_id head = g->visit[x].next_dead;
-    g->visit[x].stamp = 0; /* as a fresh slot's (store.h), in a line just read */
     fg_release_fn rule = g->release_rules[g->op[x]];
+    g->visit[x].stamp = 0; /* as a fresh slot's (store.h), in a line just read */
     assert(g->refs[x] == 0 && g->op[x] < FG_NOPS && g->owner[x] == NULL);
     if (rule) {
         rule(g, x, &head);
@@ -304,16 +303,26 @@ static FG_NOINLINE fg_id release_one(fg_graph *g, fg_id x)
     return head;
 }
 
+/* Where a run of release_run stopped: returned in registers, so that the run holds no
+ * pointer to write it through (nor g) while it frees nodes. */
+typedef struct fg_run {
+    fg_id head;      /* the worklist's next head */
+    fg_id free_head; /* the current chunk's free list, the nodes freed at its start */
+    fg_id freed;     /* how many */
+    fg_id pin;       /* a custom node that lives on, whose pin to look at; or FG_NONE */
+} fg_run;
+
 /* Free the dead nodes on the worklist from head on as long as each is scalar,
- * unflagged (unlabelled) and in the current chunk (a graph dying soon after it was made): a leaf
- * function, so that its state stays in registers. The arrays stay where they are (a
+ * unflagged and in the current chunk (a graph dying soon after it was made), into the
+ * current chunk's free list: a leaf function, so that its state stays in registers
+ * (the caller counts the nodes and keeps the list). The arrays stay where they are (a
  * release makes no node): read once, as each store to them (a byte's above all) may
- * alias g's fields, which the compiler would otherwise read again for every node; the
- * current chunk's free list and the count of nodes freed are locals too. Stops before
- * any other node, or after one that let go of a custom node that lives on, whose pin
- * the caller must then look at: set in repin[0 .. 2) (FG_NONE for none), before
- * anything else moves its count, as fg_release_push would. The worklist's next head. */
-static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
+ * alias g's fields, which the compiler would otherwise read again for every node.
+ * Stops before any other node, or as soon as a node lets go of a custom node that
+ * lives on: the caller must look at its pin before anything else moves its count (as
+ * fg_release_push would), then let go of *rest, the operand the dead node has not let
+ * go of yet, if any. */
+static FG_NOINLINE fg_run release_run(const fg_graph *g, fg_id head, fg_id *rest)
 {
     uint8_t *const op = g->op;
     const uint8_t *const flags = g->flags;
@@ -325,11 +334,12 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
     /* x is in the current chunk iff (x & high) == cur_base; none matches no chunk */
     const uint32_t high = ~(((uint32_t)1 << g->chunk_shift) - 1);
     const uint32_t cur_base = g->cur == FG_NO_CHUNK ? UINT32_MAX : g->cur << g->chunk_shift;
-    fg_id free_head = g->free_head;
-    fg_id freed = 0;
+    fg_run r;
+    r.free_head = g->free_head;
+    r.freed = 0;
+    r.pin = FG_NONE;
     while (head != FG_NONE) {
         fg_id x = head, a, b;
-        int pin_a, pin_b;
         assert(refs[x] == 0 && op[x] < FG_NOPS && g->owner[x] == NULL);
         if (FG_UNLIKELY(op[x] >= ruled_from || flags[x]
                         || ((uint32_t)x & high) != cur_base))
@@ -338,23 +348,23 @@ static FG_NOINLINE fg_id release_run(fg_graph *g, fg_id head, fg_id repin[2])
         visit[x].stamp = 0;
         a = kids[x].bin.a;
         b = kids[x].bin.b;
-        pin_a = a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head);
-        pin_b = b != FG_NONE && fg_release_drop_in(refs, visit, op, b, &head);
         op[x] = FG_FREE;
         grad[x] = 0.0;
-        kids[x].bin.a = free_head;
-        free_head = x;
-        freed++;
-        if (FG_UNLIKELY(pin_a || pin_b)) {
-            repin[0] = pin_a ? a : FG_NONE;
-            repin[1] = pin_b ? b : FG_NONE;
+        kids[x].bin.a = r.free_head;
+        r.free_head = x;
+        r.freed++;
+        if (a != FG_NONE && fg_release_drop_in(refs, visit, op, a, &head)) {
+            r.pin = a;
+            *rest = b;
+            break;
+        }
+        if (b != FG_NONE && fg_release_drop_in(refs, visit, op, b, &head)) {
+            r.pin = b;
             break;
         }
     }
-    g->free_head = free_head;
-    g->live -= freed;
-    g->freed += (uint64_t)freed;
-    return head;
+    r.head = head;
+    return r;
 }
 
 static void settle(fg_graph *g);
@@ -367,13 +377,16 @@ static void keep_recent(fg_graph *g);
 void fg_release(fg_graph *g, fg_id head)
 {
     while (head != FG_NONE) {
-        fg_id repin[2] = {FG_NONE, FG_NONE};
-        head = release_run(g, head, repin);
-        if (FG_UNLIKELY(repin[0] != FG_NONE || repin[1] != FG_NONE)) {
-            if (repin[0] != FG_NONE)
-                fg_custom_repin(g, repin[0]);
-            if (repin[1] != FG_NONE)
-                fg_custom_repin(g, repin[1]);
+        fg_id rest = FG_NONE;
+        fg_run r = release_run(g, head, &rest);
+        head = r.head;
+        g->free_head = r.free_head;
+        g->live -= r.freed;
+        g->freed += (uint64_t)r.freed;
+        if (FG_UNLIKELY(r.pin != FG_NONE)) {
+            fg_custom_repin(g, r.pin);
+            if (rest != FG_NONE)
+                fg_release_push(g, rest, &head);
         } else if (head != FG_NONE) {
             head = release_one(g, head);
         }

@@ -168,7 +168,7 @@ struct fg_graph {
     size_t custom_walked;   /* custom nodes the last topological walk ordered */
 
     /* per op: its release rule, NULL where the operands are kids.bin.a and .b; the ops
-     * from ruled_from on have one, those below none (fg_init checks) */
+     * from ruled_from on have one, those below none (asserted by fg_init) */
     const fg_release_fn *release_rules;
     int ruled_from;
 

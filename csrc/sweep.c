@@ -114,10 +114,24 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
                 continue;
             }
             for (;;) { /* enter x */
-                fg_id a, b;
-                int enter_a, enter_b;
                 visit[x].stamp = stamp;
-                if (FG_UNLIKELY(is_nary(op[x]) || top > limit)) {
+                if (!FG_UNLIKELY(is_nary(op[x]))) {
+                    fg_id a = kids[x].bin.a, b = kids[x].bin.b; /* b: FG_NONE for arity 1 */
+                    int enter_a = fg_walk_enters_in(visit, a, stamp);
+                    int enter_b = fg_walk_enters_in(visit, b, stamp);
+                    if (!enter_a && !enter_b) {
+                        *out++ = x;
+                        break;
+                    }
+                    if (!FG_UNLIKELY(top > limit)) {
+                        *top++ = ~x;
+                        if (enter_a && enter_b)
+                            *top++ = b;
+                        x = enter_a ? a : b;
+                        continue;
+                    }
+                }
+                { /* an n-ary node's rules, or room for a scalar node's two pushes */
                     ptrdiff_t n = out - g->order;
                     w.sp = (size_t)(top - g->walk);
                     if (is_nary(op[x]) ? enter_nary(g, x, &w) : fg_walk_room(g, &w, 2))
@@ -125,22 +139,10 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots)
                     top = g->walk + w.sp;
                     limit = g->walk + g->scratch_cap - 2;
                     out = g->order + n;
-                    if (is_nary(op[x]))
-                        break;
                 }
-                a = kids[x].bin.a; /* b is FG_NONE, never entered, for arity 1 */
-                b = kids[x].bin.b;
-                enter_a = fg_walk_enters_in(visit, a, stamp);
-                enter_b = fg_walk_enters_in(visit, b, stamp);
-                if (!enter_a && !enter_b) {
-                    *out++ = x;
+                if (is_nary(op[x]))
                     break;
-                }
-                *top++ = ~x;
-                if (enter_a && enter_b)
-                    *top++ = b;
-                x = enter_a ? a : b;
-            }
+            } /* (a scalar node given room is entered again) */
         }
     }
     return out - g->order;

@@ -20,7 +20,8 @@ ptrdiff_t fg_topological_order(fg_graph *g, const fg_id *roots, size_t nroots);
  * FG_ECLOSURE from a custom node (order must then be the caller's own: fg_backward). */
 int fg_sweep(fg_graph *g, fg_id root, const fg_id *order, size_t n);
 
-/* One topological walk: the depth-first stack is g->walk[0 .. sp). */
+/* One topological walk: the depth-first stack is g->walk[0 .. sp) (sp kept up to date
+ * for an n-ary op's walk rules: the walk's loop keeps its own). */
 typedef struct fg_walk {
     size_t sp;
     uint64_t epoch;  /* this walk's number: a block whose nodes it has all seen keeps it */

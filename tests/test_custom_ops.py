@@ -270,6 +270,37 @@ def test_dropped_facades_keep_their_closures_while_needed_then_are_collected() -
     assert fastgrad.stats()["live_nodes"] == base + 1  # x
 
 
+@pytest.mark.parametrize("operands", ["custom, custom", "custom twice", "custom, built-in",
+                                      "built-in, custom"])
+def test_a_dying_builtin_node_lets_go_of_its_custom_operands_closures(operands: str) -> None:
+    """The release frees a dead scalar node's operands in bulk: a custom operand that
+    lives on is looked at there (its closure is no longer needed by a built-in node),
+    and the node's other operand is still let go of."""
+    gc.collect()
+    base = fastgrad.stats()["live_nodes"]
+    x = Value(0.3)
+    tanh = CUSTOM["tanh"]
+    c, d = tanh(x), tanh(x * 2.0)
+    facades = [weakref.ref(c), weakref.ref(d)]
+    if operands == "custom, custom":
+        p = c * d
+    elif operands == "custom twice":
+        p = c * c
+    elif operands == "custom, built-in":
+        p = c * (x + 1.0)
+    else:
+        p = (x + 1.0) * d
+    del c, d  # p, a built-in node, still needs the closures of those it names
+    gc.collect()
+    p.backward()
+    assert x.grad != 0.0
+    del p
+    while gc.collect():
+        pass
+    assert all(r() is None for r in facades)
+    assert fastgrad.stats()["live_nodes"] == base + 1  # x
+
+
 def test_a_custom_node_pickles_and_copies_as_a_builtin_node_does() -> None:
     x = Value(0.5, label='x')
     for node in (CUSTOM["tanh"](x), x.tanh()):

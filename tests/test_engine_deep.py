@@ -51,6 +51,23 @@ def test_deep_chain_with_shared_operands() -> None:
     assert live() == before
 
 
+def test_deep_chain_naming_one_node_below_it_at_every_step() -> None:
+    # the walk descends the chain first, so every step leaves c to enter on the stack:
+    # a stack deeper than the graph has nodes, which grows as the walk goes
+    from fastgrad import pure
+    grads = []
+    for V in (Value, pure.Value):
+        x = V(0.3)
+        c = x * 2.0
+        y = x
+        for _ in range(40_000):
+            y = y * 0.5 + c
+        y.backward()
+        grads.append(x.grad)
+        del x, c, y
+    assert grads[0] == grads[1] and abs(grads[0] - 4.0) < 1e-12
+
+
 def test_deep_chain_released_without_backward() -> None:
     before = live()
     y = Value(1.0)

@@ -83,3 +83,19 @@ def test_nan_signs_and_signed_zeros_are_python_floats(spelling: Spelling) -> Non
             args = [eng.Value(x) if k == "v" else x for k, x in zip(spelling.kinds, xs)]
             got = _outcome(spelling.make, eng, *args)
             assert _bits(got) == _bits(want), (spelling, xs, eng.backend, got, want)
+
+
+def test_a_squares_gradient_is_twice_its_base_bit_for_bit_on_both_backends() -> None:
+    """x ** 2's backward takes x ** 1 for x itself, as pow gives it (the compiled core
+    without calling pow): the grad is 2 * x, bit for bit on either backend, the special
+    values' signs included."""
+    from fastgrad import pure
+    for x in (*SIGNED_GRID, 5e-324, -2.2250738585072014e-308, 1e154, -0.37, 3.5):
+        grads = []
+        for eng in {engine.backend: engine, "pure": pure}.values():
+            v = eng.Value(x)
+            (v ** 2).backward()
+            grads.append(struct.pack("<d", v.grad))
+        assert len(set(grads)) == 1, (x, grads)
+        twice = 0.0 + 2.0 * x
+        assert math.isnan(twice) if math.isnan(x) else grads[0] == struct.pack("<d", twice), x
