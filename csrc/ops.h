@@ -31,7 +31,12 @@ static inline int fg_op_replayable(int op)
 
 #define FG_TRY(call) do { int err_ = (call); if (err_) return err_; } while (0)
 
-static inline int fg_is_odd_integer(double x) { return fmod(fabs(x), 2.0) == 1.0; }
+/* fmod(fabs(x), 2.0) == 1.0 without the call (a fifth of a pow's cost): every double
+ * of magnitude 2^53 or more is an even integer, and below that the cast is exact. */
+static inline int fg_is_odd_integer(double x)
+{
+    return fabs(x) < 9007199254740992.0 && x == (double)(int64_t)x && ((int64_t)x & 1);
+}
 
 /* Python's float ** float (CPython's float_pow), errors included. */
 static inline int fg_pow(double x, double y, double *out)
@@ -71,10 +76,12 @@ static inline int fg_pow(double x, double y, double *out)
 }
 
 /* d(x**y)/dx = y * x**(y-1) (torch's formula), except where x**(y-1) leaves the range
- * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. */
+ * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. pow(x, 1.0)
+ * is x for every x (signed zeros, infinities and nan included; Python's x ** 1.0 too),
+ * so a square's slope skips the call. */
 static inline double fg_pow_slope(double x, double y, double out)
 {
-    double d = y * pow(x, y - 1.0);
+    double d = y * (y == 2.0 ? x : pow(x, y - 1.0));
     if (isinf(d) && x != 0.0) {
         double e = (y / x) * out;
         if (isfinite(e)) d = e;
@@ -144,16 +151,17 @@ static inline void fg_act_backward(int act, double out, double gr, double *ga)
     }
 }
 
-/* Accumulate node id's local derivatives, times its grad, into its operands' grads.
- * FG_OK, or FG_ECLOSURE from a custom node's closure. Inline: it is the body of the
- * backward sweep's loop (where only FG_CUSTOM's case can fail, it costs no test). */
-static inline int fg_backward_node(fg_graph *g, fg_id id)
+/* Accumulate node id's local derivatives, times its grad, into its operands' grads:
+ * id's op, operands (kids.bin) and folded constant as given, data and grad the node
+ * arrays (as they are now: a custom node's closure may move them). FG_OK, or
+ * FG_ECLOSURE from a custom node's closure. Inline: it is the body of the backward
+ * sweeps' loops (where only FG_CUSTOM's case can fail, it costs no test). */
+static inline int fg_backward_rule(fg_graph *g, double *data, double *grad, int op,
+                                   fg_id id, fg_id a, fg_id b, double c)
 {
-    double *data = g->data, *grad = g->grad;
-    const double out = data[id], gr = grad[id], c = g->cst[id];
-    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
+    const double out = data[id], gr = grad[id];
     (void)out;
-    switch (g->op[id]) {
+    switch (op) {
 #define GA grad[a]
 #define GB grad[b]
 #define FG_NULLARY(code, label) case FG_##code: break;
@@ -174,6 +182,13 @@ static inline int fg_backward_node(fg_graph *g, fg_id id)
     return FG_OK;
 }
 
+/* fg_backward_rule on node id as the store holds it. */
+static inline int fg_backward_node(fg_graph *g, fg_id id)
+{
+    return fg_backward_rule(g, g->data, g->grad, g->op[id], id, g->kids[id].bin.a,
+                            g->kids[id].bin.b, g->cst[id]);
+}
+
 /* fg_backward_node, not inline: Value._backward() on one node, as a lecture runs it. */
 int fg_local_backward(fg_graph *g, fg_id id);
 
@@ -181,23 +196,30 @@ int fg_local_backward(fg_graph *g, fg_id id);
  * *node the operand there, or FG_NONE and *c the constant folded in; 0 past the last. */
 int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 
-/* Recompute node id's data from its operands as they are now: what a replay of a
+/* Recompute node id's data from its operands as they are now: id's op, operands
+ * (kids.bin) and folded constant as given, data the node array. What a replay of a
  * recorded graph runs per node, in topological order. FG_OK, or the op's error (then
  * nothing changed). Inline: it is the body of the replay's loop, where each scalar
  * op's rule goes in line and only the ops that can fail test for an error. */
-static inline int fg_forward_node(fg_graph *g, fg_id id)
+static inline int fg_forward_rule(fg_graph *g, double *data, int op, fg_id id, fg_id a,
+                                  fg_id b, double c)
 {
-    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
-    switch (g->op[id]) {
+    switch (op) {
 #define FG_NULLARY(code, label) case FG_##code: return FG_OK;
 #define FG_SCALAR(code, label, arity, forward, backward) \
-    case FG_##code:                                                                    \
-        return fg_forward(FG_##code, g->data[a], (arity) == 2 ? g->data[b] : g->cst[id], \
-                          &g->data[id]);
+    case FG_##code: \
+        return fg_forward(FG_##code, data[a], (arity) == 2 ? data[b] : c, &data[id]);
 #define FG_NARY(code, label, name) case FG_##code: return fg_##name##_forward(g, id);
 #include "ops.def"
     default: FG_EBADOP_RETURN();
     }
+}
+
+/* fg_forward_rule on node id as the store holds it. */
+static inline int fg_forward_node(fg_graph *g, fg_id id)
+{
+    return fg_forward_rule(g, g->data, g->op[id], id, g->kids[id].bin.a, g->kids[id].bin.b,
+                           g->cst[id]);
 }
 
 #endif
