@@ -151,20 +151,18 @@ static inline void fg_act_backward(int act, double out, double gr, double *ga)
     }
 }
 
-/* Accumulate node id's local derivatives, times its grad, into its operands' grads:
- * id's op, operands (kids.bin) and folded constant as given, data and grad the node
- * arrays (as they are now: a custom node's closure may move them). FG_OK, or
- * FG_ECLOSURE from a custom node's closure. Inline: it is the body of the backward
- * sweeps' loops (where only FG_CUSTOM's case can fail, it costs no test). */
-static inline int fg_backward_rule(fg_graph *g, double *data, double *grad, int op,
-                                   fg_id id, fg_id a, fg_id b, double c)
+/* The backward rule of a scalar op (ops.def's FG_SCALAR) at node id, operands a and b
+ * (b unread for arity 1), constant c: its local derivatives, times grad[id], added
+ * into grad[a] and grad[b]. Inline: with op a constant, as in each dispatch's case, it
+ * compiles to that op's rule alone. */
+static inline void fg_backward_scalar(int op, const double *data, double *grad, fg_id id,
+                                      fg_id a, fg_id b, double c)
 {
     const double out = data[id], gr = grad[id];
     (void)out;
     switch (op) {
 #define GA grad[a]
 #define GB grad[b]
-#define FG_NULLARY(code, label) case FG_##code: break;
 #define FG_SCALAR(code, label, arity, forward, backward) \
     case FG_##code: {                                                   \
         const double x = data[a], y = (arity) == 2 ? data[b] : c;       \
@@ -172,21 +170,29 @@ static inline int fg_backward_rule(fg_graph *g, double *data, double *grad, int 
         backward;                                                       \
         break;                                                          \
     }
-#define FG_NARY(code, label, name) case FG_##code: fg_##name##_backward(g, id); break;
-#define FG_USER(code, label, name) case FG_##code: return fg_##name##_backward(g, id);
 #include "ops.def"
 #undef GA
 #undef GB
     default: FG_BAD_OP();
     }
-    return FG_OK;
 }
 
-/* fg_backward_rule on node id as the store holds it. */
+/* Accumulate node id's local derivatives, times its grad, into its operands' grads.
+ * FG_OK, or FG_ECLOSURE from a custom node's closure. Inline: it is the body of the
+ * backward sweep's loop (where only FG_CUSTOM's case can fail, it costs no test). */
 static inline int fg_backward_node(fg_graph *g, fg_id id)
 {
-    return fg_backward_rule(g, g->data, g->grad, g->op[id], id, g->kids[id].bin.a,
-                            g->kids[id].bin.b, g->cst[id]);
+    switch (g->op[id]) {
+#define FG_NULLARY(code, label) case FG_##code: break;
+#define FG_SCALAR(code, label, arity, forward, backward) \
+    case FG_##code: fg_backward_scalar(FG_##code, g->data, g->grad, id, g->kids[id].bin.a, \
+                                       g->kids[id].bin.b, g->cst[id]); break;
+#define FG_NARY(code, label, name) case FG_##code: fg_##name##_backward(g, id); break;
+#define FG_USER(code, label, name) case FG_##code: return fg_##name##_backward(g, id);
+#include "ops.def"
+    default: FG_BAD_OP();
+    }
+    return FG_OK;
 }
 
 /* fg_backward_node, not inline: Value._backward() on one node, as a lecture runs it. */
@@ -196,30 +202,23 @@ int fg_local_backward(fg_graph *g, fg_id id);
  * *node the operand there, or FG_NONE and *c the constant folded in; 0 past the last. */
 int fg_slot(const fg_graph *g, fg_id id, int32_t k, fg_id *node, double *c);
 
-/* Recompute node id's data from its operands as they are now: id's op, operands
- * (kids.bin) and folded constant as given, data the node array. What a replay of a
+/* Recompute node id's data from its operands as they are now: what a replay of a
  * recorded graph runs per node, in topological order. FG_OK, or the op's error (then
  * nothing changed). Inline: it is the body of the replay's loop, where each scalar
  * op's rule goes in line and only the ops that can fail test for an error. */
-static inline int fg_forward_rule(fg_graph *g, double *data, int op, fg_id id, fg_id a,
-                                  fg_id b, double c)
+static inline int fg_forward_node(fg_graph *g, fg_id id)
 {
-    switch (op) {
+    const fg_id a = g->kids[id].bin.a, b = g->kids[id].bin.b;
+    switch (g->op[id]) {
 #define FG_NULLARY(code, label) case FG_##code: return FG_OK;
 #define FG_SCALAR(code, label, arity, forward, backward) \
-    case FG_##code: \
-        return fg_forward(FG_##code, data[a], (arity) == 2 ? data[b] : c, &data[id]);
+    case FG_##code:                                                                    \
+        return fg_forward(FG_##code, g->data[a], (arity) == 2 ? g->data[b] : g->cst[id], \
+                          &g->data[id]);
 #define FG_NARY(code, label, name) case FG_##code: return fg_##name##_forward(g, id);
 #include "ops.def"
     default: FG_EBADOP_RETURN();
     }
-}
-
-/* fg_forward_rule on node id as the store holds it. */
-static inline int fg_forward_node(fg_graph *g, fg_id id)
-{
-    return fg_forward_rule(g, g->data, g->op[id], id, g->kids[id].bin.a, g->kids[id].bin.b,
-                           g->cst[id]);
 }
 
 #endif

@@ -149,14 +149,28 @@ int fg_program_forward(fg_graph *g, const fg_program *p, const double *values)
     if (values)
         for (int32_t i = 0; i < p->ninputs; i++)
             data[p->inputs[i]] = values[i];
+    /* one switch for the nodes' ops and the steps' own kinds: one jump a step */
     for (const fg_step *s = p->forward;; s++) {
-        if (FG_UNLIKELY(s->op >= FG_NOPS)) { /* one test for the rare kinds */
-            if (s->op == FG_STEP_END)
-                return FG_OK;
+        int err;
+        switch (s->op) {
+#define FG_SCALAR(code, label, arity, forward, backward) \
+        case FG_##code: \
+            err = fg_forward(FG_##code, data[s->a], (arity) == 2 ? data[s->b] : s->c, \
+                             &data[s->id]); \
+            break;
+#define FG_NARY(code, label, name) case FG_##code: err = fg_##name##_forward(g, s->id); break;
+#define FG_USER(code, label, name) /* not replayable */
+#include "ops.def"
+        case FG_STEP_BATCH:
             fg_batch_forward_run(g, &p->batches.batch[s->id], p->scratch);
             continue;
+        case FG_STEP_END:
+            return FG_OK;
+        default:
+            FG_EBADOP_RETURN();
         }
-        FG_TRY(fg_forward_rule(g, data, s->op, s->id, s->a, s->b, s->c));
+        if (err)
+            return err;
         grad[s->id] = 0.0;
     }
 }
@@ -165,16 +179,22 @@ void fg_program_backward(fg_graph *g, const fg_program *p)
 {
     double *const data = g->data, *const grad = g->grad;
     for (const fg_step *s = p->backward;; s++) {
-        if (FG_UNLIKELY(s->op >= FG_NOPS)) {
-            if (s->op == FG_STEP_END)
-                return;
-            if (s->op == FG_STEP_SEED)
-                grad[s->id] = 1.0;
-            else
-                fg_batch_backward_run(g, &p->batches.batch[s->id], p->scratch);
-            continue;
+        switch (s->op) {
+#define FG_SCALAR(code, label, arity, forward, backward) \
+        case FG_##code: fg_backward_scalar(FG_##code, data, grad, s->id, s->a, s->b, s->c); break;
+#define FG_NARY(code, label, name) case FG_##code: fg_##name##_backward(g, s->id); break;
+#define FG_USER(code, label, name) /* not replayable: no backward that can fail */
+#include "ops.def"
+        case FG_STEP_SEED:
+            grad[s->id] = 1.0;
+            break;
+        case FG_STEP_BATCH:
+            fg_batch_backward_run(g, &p->batches.batch[s->id], p->scratch);
+            break;
+        case FG_STEP_END:
+            return;
+        default:
+            FG_BAD_OP();
         }
-        /* a program holds no custom node (fg_op_replays): this cannot fail */
-        (void)fg_backward_rule(g, data, grad, s->op, s->id, s->a, s->b, s->c);
     }
 }
