@@ -1,6 +1,7 @@
 /* Recorded graphs: the nodes below some roots in topological order, recomputed from
- * their leaves (fg_forward_node) and swept backward (fg_sweep) without a new walk.
- * What fastgrad.compile replays; knows nothing of Python. */
+ * their leaves and swept backward by the ops' own rules (as fg_forward_node and
+ * fg_sweep apply them) without a new walk, over a plan of their own (fg_step). What
+ * fastgrad.compile replays; knows nothing of Python. */
 #ifndef FASTGRAD_REPLAY_H
 #define FASTGRAD_REPLAY_H
 
