@@ -31,7 +31,19 @@ static inline int fg_op_replayable(int op)
 
 #define FG_TRY(call) do { int err_ = (call); if (err_) return err_; } while (0)
 
-static inline int fg_is_odd_integer(double x) { return fmod(fabs(x), 2.0) == 1.0; }
+/* Tests on pow's exponent without a call to floor or fmod (a fifth of a pow's cost):
+ * every double of magnitude 2^53 or more is an even integer, and below that the cast
+ * is exact. fg_is_integer(x) is floor(x) == x for a finite x; fg_is_odd_integer(x)
+ * fmod(fabs(x), 2.0) == 1.0 for any x. */
+#define FG_TWO_TO_53 9007199254740992.0
+static inline int fg_is_integer(double x)
+{
+    return !(fabs(x) < FG_TWO_TO_53) || x == (double)(int64_t)x;
+}
+static inline int fg_is_odd_integer(double x)
+{
+    return fabs(x) < FG_TWO_TO_53 && x == (double)(int64_t)x && ((int64_t)x & 1);
+}
 
 /* Python's float ** float (CPython's float_pow), errors included. */
 static inline int fg_pow(double x, double y, double *out)
@@ -59,7 +71,7 @@ static inline int fg_pow(double x, double y, double *out)
         return FG_OK;
     }
     if (x < 0.0) {
-        if (y != floor(y)) return FG_EDOMAIN; /* Python would give a complex number */
+        if (!fg_is_integer(y)) return FG_EDOMAIN; /* Python would give a complex number */
         x = -x;
         negate = fg_is_odd_integer(y);
     }
@@ -71,9 +83,9 @@ static inline int fg_pow(double x, double y, double *out)
 }
 
 /* d(x**y)/dx = y * x**(y-1) (torch's formula), except where x**(y-1) leaves the range
- * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. A square's
- * x**1 is x itself, as pow gives it (exact, so within pow's error of half an ulp and
- * a bit; nan, infinities and zeros by C's rules), without the call. */
+ * while the slope does not (a subnormal x, |y| < 1): then (y / x) * out. pow(x, 1.0)
+ * is x for every x (signed zeros, infinities and nan included; Python's x ** 1.0 too),
+ * so a square's slope skips the call. */
 static inline double fg_pow_slope(double x, double y, double out)
 {
     double d = y * (y == 2.0 ? x : pow(x, y - 1.0));
@@ -146,34 +158,51 @@ static inline void fg_act_backward(int act, double out, double gr, double *ga)
     }
 }
 
-/* Accumulate node id's local derivatives, times its grad, into its operands' grads,
- * through the node arrays data, grad, cst, kids and ops (g's: a sweep that makes no
- * node reads them once). FG_OK, or FG_ECLOSURE from a custom node's closure. Inline:
- * it is the body of the backward sweep's loop (where only FG_CUSTOM's case can fail,
- * it costs no test). */
-static inline int fg_backward_node_in(fg_graph *g, const double *data, double *grad,
-                                      const double *cst, const fg_kids *kids,
-                                      const uint8_t *ops, fg_id id)
+/* The backward rule of a scalar op (ops.def's FG_SCALAR) at node id, operands a and b
+ * (b unread for arity 1), constant c (unread for arity 2): its local derivatives,
+ * times grad[id], added into grad[a] and grad[b]. Inline: with op a constant, as in
+ * each dispatch's case, it compiles to that op's rule alone. */
+static inline void fg_backward_scalar(int op, const double *data, double *grad, fg_id id,
+                                      fg_id a, fg_id b, double c)
 {
     const double out = data[id], gr = grad[id];
-    const fg_id a = kids[id].bin.a, b = kids[id].bin.b;
     (void)out;
-    switch (ops[id]) {
+    switch (op) {
 #define GA grad[a]
 #define GB grad[b]
-#define FG_NULLARY(code, label) case FG_##code: break;
 #define FG_SCALAR(code, label, arity, forward, backward) \
     case FG_##code: {                                                   \
-        const double x = data[a], y = (arity) == 2 ? data[b] : cst[id]; \
+        const double x = data[a], y = (arity) == 2 ? data[b] : c;       \
         (void)x; (void)y;                                               \
         backward;                                                       \
         break;                                                          \
     }
-#define FG_NARY(code, label, name) case FG_##code: fg_##name##_backward(g, id); break;
-#define FG_USER(code, label, name) case FG_##code: return fg_##name##_backward(g, id);
 #include "ops.def"
 #undef GA
 #undef GB
+    default: FG_BAD_OP();
+    }
+}
+
+/* Accumulate node id's local derivatives, times its grad, into its operands' grads,
+ * through the node arrays data, grad, cst, kids and ops (g's: a sweep that makes no
+ * node reads them once; the constant only of the ops that have one). FG_OK, or
+ * FG_ECLOSURE from a custom node's closure. Inline: it is the body of the backward
+ * sweep's loop (where only FG_CUSTOM's case can fail, it costs no test). */
+static inline int fg_backward_node_in(fg_graph *g, const double *data, double *grad,
+                                      const double *cst, const fg_kids *kids,
+                                      const uint8_t *ops, fg_id id)
+{
+    const fg_id a = kids[id].bin.a, b = kids[id].bin.b;
+    switch (ops[id]) {
+#define FG_NULLARY(code, label) case FG_##code: break;
+#define FG_SCALAR(code, label, arity, forward, backward) \
+    case FG_##code: \
+        fg_backward_scalar(FG_##code, data, grad, id, a, b, (arity) == 2 ? 0.0 : cst[id]); \
+        break;
+#define FG_NARY(code, label, name) case FG_##code: fg_##name##_backward(g, id); break;
+#define FG_USER(code, label, name) case FG_##code: return fg_##name##_backward(g, id);
+#include "ops.def"
     default: FG_BAD_OP();
     }
     return FG_OK;

@@ -1,30 +1,43 @@
 /* Recorded graphs: the nodes below some roots in topological order, recomputed from
- * their leaves (fg_forward_node) and swept backward (fg_sweep) without a new walk.
- * What fastgrad.compile replays; knows nothing of Python. */
+ * their leaves and swept backward by the ops' own rules (as fg_forward_node and
+ * fg_sweep apply them) without a new walk, over a plan of their own (fg_step). What
+ * fastgrad.compile replays; knows nothing of Python. */
 #ifndef FASTGRAD_REPLAY_H
 #define FASTGRAD_REPLAY_H
 
 #include "batch.h"
 #include "sweep.h"
 
+/* One entry of a replay's loops: a node with what its rule reads of it side by side
+ * (its op, operands and constant, copied from the store when recorded: they never
+ * change while it lives), so each loop reads one stream, not the store's arrays by
+ * id; or a batch (batch.h) or, in the backward, a root's seed. */
+enum { FG_STEP_BATCH = FG_NOPS, /* run batch id of the program's set */
+       FG_STEP_SEED,            /* grad[id] = 1.0: root id's sweep starts */
+       FG_STEP_END };           /* the last entry: a loop tests no count */
+typedef struct fg_step {
+    uint32_t op; /* the node's op, or FG_STEP_BATCH, FG_STEP_SEED, FG_STEP_END */
+    fg_id id;    /* the node, the batch's index, the root */
+    fg_id a, b;  /* a scalar node's operands (kids.bin), FG_NONE for none */
+    double c;    /* a scalar node's folded constant */
+} fg_step;
+
 /* Invariants: every id it names (nodes, roots, inputs) is a live node on which the
  * program holds one reference, so the graph lives as long as the program; nodes[] is
  * a topological order of every node with operands below the roots; forward[] is that
- * order with a network's calls batched (batch.h), and sweep[] holds each root's own
- * backward order in turn, batched likewise (root r's ends at sweep_end[r]); inputs are
- * leaves. */
+ * order with a network's calls batched (batch.h), and backward[] holds each root's
+ * seed and then its own backward order, batched likewise, last node first, root after
+ * root; inputs are leaves. */
 typedef struct fg_program {
     fg_id *nodes;        /* every node with operands once, operands first */
     size_t nnodes;
-    fg_id *forward;      /* the forward's entries: nodes and batches */
-    size_t nforward;
+    fg_step *forward;    /* the forward's entries: nodes and batches, then FG_STEP_END */
     fg_id *roots;
     int32_t nroots;
-    fg_id *sweep;        /* the roots' backward orders, one after another */
-    size_t *sweep_end;
+    fg_step *backward;   /* the roots' sweeps, one after another, then FG_STEP_END */
     fg_id *inputs;       /* the leaves forward's values go to, in order */
     int32_t ninputs;
-    fg_batch_set batches; /* the batches forward[] and sweep[] name */
+    fg_batch_set batches; /* the batches forward[] and backward[] name */
     double *scratch;     /* for their kernels */
 } fg_program;
 

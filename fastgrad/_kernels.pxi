@@ -64,8 +64,17 @@ def get_grad(params) -> np.ndarray:
 def set_grad(params, values) -> None:
     cdef _Ids p = _Ids(params)
     cdef Py_ssize_t i, n = p.n
-    cdef double[::1] x = _vector(values, n, "set_grad")
-    cdef fg_id *ids = p.resolve()
+    cdef double c
+    cdef double[::1] x
+    cdef fg_id *ids
+    if type(values) is float:  # zero_grad's 0.0: no vector of n copies of it
+        c = values
+        ids = p.resolve()
+        for i in range(n):
+            G.grad[ids[i]] = c
+        return
+    x = _vector(values, n, "set_grad")
+    ids = p.resolve()
     for i in range(n):
         G.grad[ids[i]] = x[i]
 

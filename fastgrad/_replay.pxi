@@ -36,29 +36,39 @@ cdef extern from "Python.h":
         void *ml_meth
         int ml_flags
         const char *ml_doc
-    object PyCFunction_NewEx(PyMethodDef *ml, object self, PyObject *module)
-    enum: METH_FASTCALL
+    object PyDescr_NewMethod(PyTypeObject *type, PyMethodDef *meth)
+    enum: METH_FASTCALL, METH_NOARGS
 
 
 cdef object _run(Replay self, PyObject **arrays, Py_ssize_t n):
-    """Replay.run's body, as METH_FASTCALL calls it."""
+    """A step's forward (_step_methods), as METH_FASTCALL calls it."""
     if n == 0:
         self._forward(NULL)
         return None
     if self.pack is None:
         raise TypeError("Replay.run: arrays given, but the Replay has no pack")
-    self.forward(self.pack(*[<object>arrays[k] for k in range(n)]))
+    self._load(self.pack(*[<object>arrays[k] for k in range(n)]))
     return None
 
 
-cdef PyMethodDef _RUN = PyMethodDef(b"run", <void *>_run, METH_FASTCALL, NULL)
+cdef object _step_backward(Replay self, PyObject *unused):
+    """Replay.backward, as METH_NOARGS calls it."""
+    self._backward()
+    return None
+
+
+cdef PyMethodDef _RUN = PyMethodDef(
+    b"forward", <void *>_run, METH_FASTCALL,
+    b"forward(*arrays): Replay.forward(pack(*arrays)), or forward(None) with no arrays.")
+cdef PyMethodDef _BACKWARD = PyMethodDef(b"backward", <void *>_step_backward, METH_NOARGS,
+                                         b"backward(): Replay.backward().")
 
 
 cdef class Replay:
     """The graph below `outputs` recorded once (csrc/replay.h): forward(values)
     writes the input leaves' data (a float64 vector, or None) and recomputes every
-    node; run(*arrays) is forward(pack(*arrays)), forward(None) with no arrays;
-    backward() sweeps from each output in turn. Holds every node it names."""
+    node; backward() sweeps from each output in turn. Holds every node it names.
+    A CompiledStep's forward(*arrays) and backward() are _step_methods'."""
 
     cdef fg_program p
     cdef bint held
@@ -134,25 +144,23 @@ cdef class Replay:
         return 0
 
     def forward(self, values=None) -> None:
+        self._load(values)
+
+    cdef int _load(self, object values) except -1:
+        """forward's body (a step's forward is not this class's: _step_methods)."""
         cdef const double[::1] v
         if values is None:
-            self._forward(NULL)
-            return
+            return self._forward(NULL)
         v = values
         if v.shape[0] != self.p.ninputs:
             raise ValueError(f"Replay.forward: expected {self.p.ninputs} values, "
                              f"got {v.shape[0]}")
-        self._forward(&v[0] if v.shape[0] else NULL)
-
-    @property
-    def run(self):
-        """step.forward itself (CompiledStep binds it): forward(pack(*arrays)), or
-        forward(None) with no arrays. A builtin of METH_FASTCALL bound to the replay:
-        a def method's *arrays would build a tuple each call (~15 ns, a twentieth of a
-        small graph's whole step)."""
-        return PyCFunction_NewEx(&_RUN, self, NULL)
+        return self._forward(&v[0] if v.shape[0] else NULL)
 
     def backward(self) -> None:
+        self._backward()
+
+    cdef int _backward(self) except -1:
         if self.failed:
             raise checks.replay_failed()
         if self.p.nnodes < _UNLOCKED_NODES:
@@ -162,6 +170,7 @@ cdef class Replay:
             with nogil:
                 fg_program_backward(&G, &self.p)
             self._relock()
+        return 0
 
     def _batches(self) -> int:
         """How many batches of network calls the recording runs as one kernel each
@@ -182,3 +191,17 @@ cdef class Replay:
                                                       if b.kind == FG_BATCH_DENSE
                                                       else b.heads_kernel)))
         return plan
+
+
+def _step_methods(cls: type) -> tuple:
+    """A step type's forward and backward (fastgrad/compiled.py): Replay's run(*arrays)
+    and backward() as method descriptors of cls (a subclass of Replay) itself, of
+    METH_FASTCALL and METH_NOARGS. So step.forward() and step.backward() are the
+    interpreter's cheapest calls: the method found on the type, called with no bound
+    method made (3.11's specialised calls take only a descriptor whose type is self's
+    exactly). A def method's *arrays would build a tuple each call and parse keywords
+    (~40 ns, a fifth of a small graph's whole step)."""
+    if not issubclass(cls, Replay):
+        raise TypeError(f"_step_methods: {cls.__name__} is no Replay")
+    return (PyDescr_NewMethod(<PyTypeObject *>cls, &_RUN),
+            PyDescr_NewMethod(<PyTypeObject *>cls, &_BACKWARD))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -21,29 +21,34 @@ __all__ = ["compile", "CompiledStep"]
 
 class CompiledStep:
     """A recorded graph (made by `fastgrad.compile`): `forward(*arrays)` writes the
-    inputs and recomputes every node from the leaves as they are now; `backward()`
-    accumulates grads as `outputs.backward()` does, from the last forward's values.
+    inputs' data from `arrays` (one per input, each of that input's shape), then
+    recomputes every node from the leaves as they are now (with no arrays, recomputes
+    only); `backward()` accumulates grads as `outputs.backward()` does, from the last
+    forward's values.
 
-    The original Values read the replayed data and grads. The step owns the nodes it
-    replays: they live while it lives, and go when it is dropped.
+    A math error in `forward` raises what the dynamic path raises and leaves every leaf
+    but the inputs as it was; wrong shapes or non-numbers raise before anything
+    changes. The original Values read the replayed data and grads. The step owns the
+    nodes it replays: they live while it lives, and go when it is dropped.
 
     Threads: a replay of 2048 nodes or more lets the GIL go (docs/compile.md says
     what other threads may do meanwhile); the step runs one call at a time.
+
+    A step is an instance of its engine's step type (_step_type): this class and the
+    engine's Replay, whose own methods are the step's forward and backward.
     """
 
+    forward: Callable[..., None]
+    backward: Callable[[], None]
+
+    def __new__(cls, outputs: Any, inputs: Sequence[Any] = ()) -> CompiledStep:
+        if cls is CompiledStep:
+            cls = _step_type(_engine(_listed(outputs)[0]))
+        return super().__new__(cls)
+
     def __init__(self, outputs: Any, inputs: Sequence[Any] = ()) -> None:
-        if _engine(outputs) is not None:
-            self.outputs: list[Any] = [outputs]
-        elif isinstance(outputs, (list, tuple)):
-            self.outputs = list(outputs)
-        else:
-            raise TypeError("compile: outputs must be a Value or a list of Values, not "
-                            f"{type(outputs).__name__}")
-        if not self.outputs:
-            raise ValueError("compile: no outputs to record")
+        self.outputs: list[Any] = _listed(outputs)
         engine = _engine(self.outputs[0])
-        if engine is None:
-            raise checks.not_a_value(self.outputs[0])
         if _engine(inputs) is not None or not isinstance(inputs, (list, tuple)):
             raise TypeError("compile: inputs must be a list of leaf Values or nested lists "
                             f"of them, not {type(inputs).__name__}")
@@ -57,27 +62,39 @@ class CompiledStep:
             self._shapes.append(shape)
         if len({id(v) for v in leaves}) != len(leaves):
             raise ValueError("compile: a leaf Value appears more than once in inputs")
-        self._replay = engine.Replay(self.outputs, leaves,  # checks the Values' engine
-                                     functools.partial(_pack, tuple(self._shapes)))
-        # step.forward and step.backward are the replay's own methods: the methods below
-        # around them cost a Python call each (~35 ns), a tenth of a small graph's step
-        self.forward = self._replay.run  # type: ignore[method-assign]
-        self.backward = self._replay.backward  # type: ignore[method-assign]
-
-    def forward(self, *arrays: Any) -> None:
-        """Write the inputs' data from `arrays` (one per input, each of that input's
-        shape), then recompute every node from the leaves as they are now; with no
-        arrays, recompute only. A math error raises what the dynamic path raises and
-        leaves every leaf but the inputs as it was; wrong shapes or non-numbers raise
-        before anything changes."""
-        self._replay.run(*arrays)
-
-    def backward(self) -> None:
-        """backward() from each output in turn, over the recorded order."""
-        self._replay.backward()
+        super().__init__(self.outputs, leaves,  # type: ignore[call-arg]
+                         functools.partial(_pack, tuple(self._shapes)))
 
     def __repr__(self) -> str:
         return f"CompiledStep(outputs={len(self.outputs)}, inputs={self._shapes})"
+
+
+@functools.cache
+def _step_type(engine: Any) -> type[CompiledStep]:
+    """The steps of engine: CompiledStep over its Replay, forward and backward the
+    Replay's own run and backward, set on the type (engine._step_methods): bound
+    methods set on each step would cost a lookup in its dict at every call."""
+    cls: Any = type("CompiledStep", (CompiledStep, engine.Replay),
+               {"__module__": __name__, "__qualname__": "CompiledStep"})
+    cls.forward, cls.backward = engine._step_methods(cls)
+    return cls
+
+
+def _listed(outputs: Any) -> list[Any]:
+    """compile's outputs as a non-empty list of Values of one engine (checked by its
+    Replay)."""
+    if _engine(outputs) is not None:
+        listed = [outputs]
+    elif isinstance(outputs, (list, tuple)):
+        listed = list(outputs)
+    else:
+        raise TypeError("compile: outputs must be a Value or a list of Values, not "
+                        f"{type(outputs).__name__}")
+    if not listed:
+        raise ValueError("compile: no outputs to record")
+    if _engine(listed[0]) is None:
+        raise checks.not_a_value(listed[0])
+    return listed
 
 
 def _pack(shapes: tuple[tuple[int, ...], ...], *arrays: Any) -> np.ndarray:

@@ -41,7 +41,9 @@ SPECIALS = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, 1e-300, -1e-300, 5e
 _MAX = 1.7976931348623157e308  # sums of two overflow
 _MIN_NORMAL = 2.2250738585072014e-308  # products and quotients go subnormal past it
 _EXP_EDGES = (709.0, 709.782712893384, 710.0, -745.0, -746.0)  # exp overflows past 709.78
-_POW_EDGES = (-2.5, 0.25, 1000.5, -1000.5, 709.0, 710.0)  # non-integers, huge exponents
+# non-integers, huge exponents, the largest odd integers (a negative base's sign)
+_POW_EDGES = (-2.5, 0.25, 1000.5, -1000.5, 709.0, 710.0, 9007199254740991.0,
+              -9007199254740991.0)
 
 UNARY_POINTS = ((0.37,), (1.9,), (-0.8,), (-2.6,))
 POSITIVE_POINTS = ((0.37,), (1.9,), (0.8,), (2.6,))

@@ -12,6 +12,7 @@ import pytest
 
 import fastgrad
 from fastgrad import Value, nn, optim
+from fastgrad.compiled import CompiledStep
 from fastgrad.examples import moons
 from training import live, train, train_compiled
 
@@ -186,3 +187,47 @@ def test_the_values_engine_replays_them_whichever_fastgrad_selected() -> None:
     step.forward(0.0)
     step.backward()
     assert (y.data, x.grad) == (1.0, 3.0)
+
+
+def test_a_step_made_by_its_class_is_as_compiled_on_either_engine() -> None:
+    import fastgrad.pure.engine as pure
+    for V in (Value, pure.Value):
+        x = V(1.5)
+        y = x ** 2.0 * 3.0
+        step = CompiledStep(y, [x])
+        assert isinstance(step, CompiledStep) and type(step).__name__ == "CompiledStep"
+        assert type(step) is type(fastgrad.compile(y, inputs=[x]))
+        assert repr(step) == "CompiledStep(outputs=1, inputs=[()])"
+        step.forward(-2.0)
+        step.backward()
+        step.backward()
+        assert (y.data, x.grad) == (12.0, -36.0)  # the second sweep meets grads of the first
+
+
+def _readme_built(a: float, b: float) -> tuple[Value, Value, Value]:
+    """micrograd's README expression built afresh on leaves of data a and b."""
+    from fastgrad.bench.compiled import readme_expression
+    data = iter((a, b))
+    return readme_expression(lambda _: Value(next(data)))
+
+
+@pytest.mark.parametrize("a, b", [(-4.0, 2.0), (0.5, -3.25), (-0.0, 7.0), (3.0, 3.0),
+                                  (1e-310, -2.0), (-1e200, 1e100)])
+def test_micrograds_readme_expression_replayed_is_rebuilt(a: float, b: float) -> None:
+    """Shared subexpressions, folded constants, squares and cubes of negative bases
+    (pow's fast tests, a square's slope without pow), a repeated backward."""
+    g, la, lb = _readme_built(-4.0, 2.0)
+    step = fastgrad.compile(g, inputs=[la, lb])
+    try:
+        step.forward(a, b)
+    except (OverflowError, ZeroDivisionError) as exc:
+        with pytest.raises(type(exc)):
+            _readme_built(a, b)
+        return
+    step.backward()
+    step.backward()
+    g2, la2, lb2 = _readme_built(a, b)
+    g2.backward()
+    g2.backward()
+    assert [bits(v) for v in (g.data, g.grad, la.grad, lb.grad)] == [
+        bits(v) for v in (g2.data, g2.grad, la2.grad, lb2.grad)]

@@ -47,9 +47,9 @@ def _replayed_is_rebuilt(build: Build, params: list[Any], shape: tuple[int, int]
     outs = build(xs)
     step = fastgrad.compile(outs, inputs=[xs])
     fast = fastgrad.backend == "fast"
-    assert step._replay._batches() == (batches if fast else 0)
+    assert step._batches() == (batches if fast else 0)
     if plan is not None:
-        assert step._replay._plan() == (plan if fast else [])
+        assert step._plan() == (plan if fast else [])
     fastgrad.set_grad(params, 0.0)
     step.forward(second)
     for _ in range(backwards):

@@ -26,6 +26,8 @@ def test_get_and_set_data_and_grad() -> None:
     assert get_data(ps).tolist() == [1.0, 2.0, 3.0]
     set_grad(ps, [0.5, -0.5, 2.0])
     assert get_grad(ps).tolist() == [0.5, -0.5, 2.0]
+    set_grad(ps, -1.25)  # a float: zero_grad's path
+    assert get_grad(ps).tolist() == [-1.25, -1.25, -1.25]
     set_grad(ps, 0.0)
     assert get_grad(ps).tolist() == [0.0, 0.0, 0.0]
     assert get_data([]).shape == (0,)
@@ -43,6 +45,7 @@ def test_grads_after_backward_read_in_one_call() -> None:
     lambda ps: set_grad(ps, [1.0, 2.0, 3.0, 4.0]),
     lambda ps: set_data(ps + [1.0], [1.0, 2.0, 3.0, 4.0]),
     lambda ps: set_grad(ps + ["x"], [1.0, 2.0, 3.0, 4.0]),
+    lambda ps: set_grad(ps + ["x"], 0.0),
     lambda ps: set_data(ps, ["a", "b", "c"]),
 ])
 def test_bad_bulk_writes_raise_and_change_nothing(call) -> None:

@@ -493,4 +493,4 @@ from fastgrad.pure.fused import (Dense, Network, dot, layer, mlp, mlp_record,  #
                                  sum)  # noqa: A004
 from fastgrad.pure.kernels import (adam_step, get_data, get_grad, mlp_predict,  # noqa: E402
                                    set_data, set_grad, sgd_step)
-from fastgrad.pure.replay import Replay  # noqa: E402
+from fastgrad.pure.replay import Replay, _step_methods  # noqa: E402, F401

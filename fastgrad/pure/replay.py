@@ -67,13 +67,14 @@ class Replay:
         self._failed = False
 
     def run(self, *arrays: Any) -> None:
-        """step.forward itself (CompiledStep binds it)."""
+        """forward(pack(*arrays)), or forward(None) with no arrays: a CompiledStep's
+        forward (_step_methods)."""
         if not arrays:
-            self.forward(None)
+            Replay.forward(self, None)
             return
         if self._pack is None:
             raise TypeError("Replay.run: arrays given, but the Replay has no pack")
-        self.forward(self._pack(*arrays))
+        Replay.forward(self, self._pack(*arrays))  # (a step's own forward is this one)
 
     def backward(self) -> None:
         if self._failed:
@@ -89,3 +90,10 @@ class Replay:
     def _plan(self) -> list[tuple[bool, int, bool]]:
         """No batch (see _batches)."""
         return []
+
+
+
+def _step_methods(cls: type) -> tuple[Callable[..., None], Callable[..., None]]:
+    """A step type's forward and backward (fastgrad/compiled.py), as the compiled core's
+    _step_methods: Replay's run and backward."""
+    return Replay.run, Replay.backward
