@@ -26,7 +26,8 @@ static fg_step step_of(const fg_graph *g, fg_id e)
         if (fg_op_arity[s.op] > 0) {
             s.a = g->kids[e].bin.a;
             s.b = g->kids[e].bin.b;
-            s.c = g->cst[e];
+            if (s.b == FG_NONE) /* a two-operand node keeps no constant (store.h) */
+                s.c = g->cst[e];
         }
     }
     return s;
