@@ -6,14 +6,14 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CSRC = ["csrc/store.c", "csrc/pages.c", "csrc/records.c", "csrc/blocks.c", "csrc/nary.c",
-        "csrc/net.c", "csrc/net_backward.c", "csrc/custom.c", "csrc/ops.c", "csrc/sweep.c",
-        "csrc/kernels.c", "csrc/replay.c", "csrc/batch.c", "csrc/batch_dense.c", "csrc/dense.c",
-        "csrc/floor.c"]
-HEADERS = ["csrc/fg.h", "csrc/ops.def", "csrc/store.h", "csrc/pages.h", "csrc/blocks.h",
-           "csrc/nary.h", "csrc/custom.h", "csrc/net.h", "csrc/ops.h", "csrc/sweep.h",
-           "csrc/kernels.h", "csrc/replay.h", "csrc/batch.h", "csrc/batch_plan.h", "csrc/dense.h",
-           "csrc/floor.h"]
+CSRC = ["csrc/store.c", "csrc/release.c", "csrc/pages.c", "csrc/records.c", "csrc/blocks.c",
+        "csrc/nary.c", "csrc/net.c", "csrc/net_backward.c", "csrc/custom.c", "csrc/ops.c",
+        "csrc/sweep.c", "csrc/kernels.c", "csrc/replay.c", "csrc/batch.c", "csrc/batch_dense.c",
+        "csrc/dense.c", "csrc/floor.c"]
+HEADERS = ["csrc/fg.h", "csrc/ops.def", "csrc/store.h", "csrc/store_release.h", "csrc/pages.h",
+           "csrc/blocks.h", "csrc/nary.h", "csrc/custom.h", "csrc/net.h", "csrc/ops.h",
+           "csrc/sweep.h", "csrc/kernels.h", "csrc/replay.h", "csrc/batch.h", "csrc/batch_plan.h",
+           "csrc/dense.h", "csrc/floor.h"]
 
 
 def declare_ops(spec: str = "csrc/ops.def", out: str = "fastgrad/_ops.pxd") -> None:
