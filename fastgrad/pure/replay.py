@@ -92,7 +92,6 @@ class Replay:
         return []
 
 
-
 def _step_methods(cls: type) -> tuple[Callable[..., None], Callable[..., None]]:
     """A step type's forward and backward (fastgrad/compiled.py), as the compiled core's
     _step_methods: Replay's run and backward."""
