@@ -116,7 +116,8 @@ typedef struct fg_peak {
  * - cst[id] is node id's constant when kids[id].bin.b is FG_NONE (a unary op's, a
  *   folded constant's, 0.0 for an n-ary op), and is read only then. */
 struct fg_graph {
-    /* node arrays, each of length cap, page-aligned mappings of their own */
+    /* node arrays, each of length cap, page-aligned, in mappings of their own (each
+     * array a different number of pages in: store.c, lead) */
     double *data;
     double *grad;
     double *cst;      /* the folded constant of an op like x*2 */
