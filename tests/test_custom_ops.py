@@ -1,4 +1,4 @@
-"""micrograd's constructor and custom ops (issue 12 item 1), on both backends:
+"""micrograd's constructor and custom ops, on both backends:
 Value(data, _children, _op) with a `_backward` closure, exactly as lectures write them,
 takes part in every graph (fused nodes on either side), in backward() (iteratively),
 in _prev/_op, pickling and copy; built-in nodes have micrograd's `_backward()` too.

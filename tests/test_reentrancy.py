@@ -1,5 +1,5 @@
 """Re-entrant user code while the engine reads operands, and objects whose __init__
-never ran, failed or ran again (issue 10, items 1-3).
+never ran, failed or ran again.
 
 A number's __float__ runs Python in the middle of an engine call: it may mutate the
 list being read, re-initialise or drop a Value, raise, or call back into the engine.

@@ -1,5 +1,5 @@
-"""weakref.ref(Value) works on both backends, as on micrograd's plain class (issue 10
-item 7): a weak reference neither keeps the Value nor its node alive."""
+"""weakref.ref(Value) works on both backends, as on micrograd's plain class: a
+weak reference neither keeps the Value nor its node alive."""
 from __future__ import annotations
 
 import gc

@@ -1,4 +1,4 @@
-"""The dynamic path at scale (issue 13): forward per op against the live graph's size,
+"""The dynamic path at scale: forward per op against the live graph's size,
 and micrograd's README expression built fresh each iteration, each timed beside the same
 code on Python floats in the same process, so the ratio sees one machine load."""
 from __future__ import annotations
