@@ -208,6 +208,19 @@ fg_id fg_refill(fg_graph *g)
     return id;
 }
 
+fg_id fg_node_slow(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
+{
+    fg_id id = fg_new_id(g);
+    if (id == FG_NONE)
+        return FG_NONE;
+    fg_fill_slot(g, id, op, data, a, b, c, owner);
+    if (a != FG_NONE)
+        fg_incref(g, a);
+    if (b != FG_NONE)
+        fg_incref(g, b);
+    return id;
+}
+
 int fg_init(fg_graph *g, const fg_release_fn *release_rules)
 {
     size_t page = fg_page_size();

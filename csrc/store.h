@@ -202,8 +202,9 @@ void fg_set_max_live(fg_graph *g, fg_id max_live);
 fg_id fg_refill(fg_graph *g);
 void fg_release(fg_graph *g, fg_id head);
 
-/* A fresh id, counted as a node, its fields unset; FG_NONE if the store is full. */
-static inline fg_id fg_new_id(fg_graph *g)
+/* A fresh id of the current chunk, counted as a node, its fields unset; FG_NONE if
+ * the chunk has none left (fg_refill's to open the next) or the store is full. */
+static inline fg_id fg_new_id_fast(fg_graph *g)
 {
     fg_id id = g->free_head;
     if (g->live >= g->max_live)
@@ -213,10 +214,19 @@ static inline fg_id fg_new_id(fg_graph *g)
         g->free_head = g->kids[id].bin.a;
     } else if (g->bump != g->bump_end) {
         id = g->bump++;
-    } else if ((id = fg_refill(g)) == FG_NONE) {
+    } else {
         return FG_NONE;
     }
     g->live++;
+    return id;
+}
+
+/* A fresh id, counted as a node, its fields unset; FG_NONE if the store is full. */
+static inline fg_id fg_new_id(fg_graph *g)
+{
+    fg_id id = fg_new_id_fast(g);
+    if (FG_UNLIKELY(id == FG_NONE) && g->live < g->max_live && (id = fg_refill(g)) != FG_NONE)
+        g->live++;
     return id;
 }
 
@@ -282,26 +292,39 @@ static inline void fg_incref(fg_graph *g, fg_id id)
     fg_incref_in(g, g->refs, g->op, id);
 }
 
+/* fg_node where it needs no call, as for most nodes: a free slot without a refill,
+ * and no operand an FG_CUSTOM node (whose pin a new reference makes to look at);
+ * FG_NONE, nothing changed, otherwise. A leaf function, inline: an operation needs no
+ * register saved for it. (FG_NONE's op is FG_LEAF, so an operand FG_NONE passes.) */
+static inline fg_id fg_node_fast(fg_graph *g, int op, double data, fg_id a, fg_id b, double c,
+                                 void *owner)
+{
+    fg_id id;
+    uint32_t *const refs = g->refs; /* read before the stores, as fg_fill_slot's */
+    const uint8_t *const ops = g->op;
+    assert(ops[FG_NONE] == FG_LEAF);
+    assert((a == FG_NONE || ops[a] != FG_FREE) && (b == FG_NONE || ops[b] != FG_FREE));
+    if (ops[a] == FG_CUSTOM || ops[b] == FG_CUSTOM || (id = fg_new_id_fast(g)) == FG_NONE)
+        return FG_NONE;
+    fg_fill_slot(g, id, op, data, a, b, c, owner);
+    if (a != FG_NONE)
+        refs[a]++;
+    if (b != FG_NONE)
+        refs[b]++;
+    return id;
+}
+
+/* fg_node where fg_node_fast declines: a refill, a custom operand's pin. */
+fg_id fg_node_slow(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner);
+
 /* A new node with op, data and operands a, b (FG_NONE for none) and constant c.
  * Takes a reference on each operand; the new node's count is 1 if owner is given,
  * else 0 (a parent must take it). Returns FG_NONE when the store cannot grow. */
 static inline fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c,
                             void *owner)
 {
-    fg_id id = fg_new_id(g);
-    uint32_t *refs;
-    const uint8_t *ops;
-    if (id == FG_NONE)
-        return FG_NONE;
-    assert((a == FG_NONE || g->op[a] != FG_FREE) && (b == FG_NONE || g->op[b] != FG_FREE));
-    refs = g->refs; /* read before the stores, as fg_fill_slot's */
-    ops = g->op;
-    fg_fill_slot(g, id, op, data, a, b, c, owner);
-    if (a != FG_NONE)
-        fg_incref_in(g, refs, ops, a);
-    if (b != FG_NONE)
-        fg_incref_in(g, refs, ops, b);
-    return id;
+    fg_id id = fg_node_fast(g, op, data, a, b, c, owner);
+    return FG_UNLIKELY(id == FG_NONE) ? fg_node_slow(g, op, data, a, b, c, owner) : id;
 }
 
 /* A new leaf with data, owned by owner (NULL: a parent must take it). */

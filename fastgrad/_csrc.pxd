@@ -32,6 +32,7 @@ cdef extern from "store.h" nogil:
     int fg_init(fg_graph *g, const fg_release_fn *release_rules)
     void fg_set_max_live(fg_graph *g, fg_id max_live)
     fg_id fg_node(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
+    fg_id fg_node_fast(fg_graph *g, int op, double data, fg_id a, fg_id b, double c, void *owner)
     fg_id fg_leaf(fg_graph *g, double data, void *owner)
     void fg_discard(fg_graph *g, fg_id id)
     void *fg_owner(const fg_graph *g, fg_id id)

@@ -38,6 +38,12 @@ cdef extern from *:
     #endif
     }
 
+    /* The spare fg_spare_take hands out next (there is one), left in place. */
+    static inline PyObject *fg_spare_next(void)
+    {
+        return fg_spare[fg_nspare - 1];
+    }
+
     /* The memory of dead object o (of type t or a subclass): kept in fg_spare if o is
      * exactly a t. */
     static inline void fg_spare_give(PyObject *o, PyTypeObject *t)
@@ -71,6 +77,8 @@ cdef extern from *:
     #define fg_steal(o) (o)
     """
     PyObject *fg_spare_take()
+    int fg_nspare
+    void *fg_spare_next()
     void fg_spare_give(PyObject *o, PyTypeObject *t)
     bint fg_finalized_alive(PyObject *o, void (*self)(PyObject *) noexcept)
     bint fg_has_weakrefs(PyObject *o)

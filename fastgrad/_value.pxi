@@ -368,8 +368,24 @@ cdef inline Value _own(Value v, fg_id id):
 
 
 cdef inline Value _new(int op, double data, fg_id a, fg_id b, double c):
-    """A facade on a new node; a leaf under no_grad. The facade is made first: if the
-    node cannot be, the facade dies owning nothing."""
+    """A facade on a new node; a leaf under no_grad. In line, the common case alone: a
+    spare facade, no no_grad block open in any thread, and a node fg_node_fast makes.
+    It calls nothing, so an operation saves no register for it; _new_general does the
+    rest."""
+    cdef fg_id id
+    cdef Value v
+    if fg_nspare and not fastgrad_no_grad_open:
+        id = fg_node_fast(&G, op, data, a, b, c, fg_spare_next())
+        if id != FG_NONE:
+            v = fg_steal(fg_spare_take())
+            v.id = id
+            return v
+    return _new_general(op, data, a, b, c)
+
+
+cdef Value _new_general(int op, double data, fg_id a, fg_id b, double c):
+    """_new in general. The facade is made first: if the node cannot be, the facade dies
+    owning nothing."""
     cdef Value v = _blank()
     if not _grad_off():
         return _own(v, fg_node(&G, op, data, a, b, c, <void *>v))
