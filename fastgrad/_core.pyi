@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 class Value:
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any: ...
+    __array_priority__: float
     data: float
     grad: float
     label: str

@@ -131,6 +131,8 @@ cdef inline bint _number(object x, double *out) except -1:
 
 
 cdef bint _other_number(object x, double *out) except -1:
+    if isinstance(x, np.ndarray) and x.ndim:  # elementwise (fastgrad.elementwise), as on
+        return False                          # micrograd, not converted if of size 1
     try:
         out[0] = _to_double(x)
     except TypeError:

@@ -31,9 +31,7 @@ cdef class Value:
     # weakref.ref(v) as on pure; no GC tracking, and the object stays within 32 bytes
     cdef object __weakref__
 
-    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
-        """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
-        return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
+    __array_priority__ = 1.0  # numpy scalars and arrays defer to us (fastgrad.elementwise)
 
     def __init__(self, data, _children=(), _op="", label=""):
         cdef double x = _to_double(data)
@@ -158,7 +156,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_ADD, self, <Value>other)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.add, self, other)
         return _with_constant(FG_ADDC, self, c)
 
     def __radd__(self, other):
@@ -168,7 +166,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_ADD, other, self)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.add, other, self)
         return _with_constant(FG_ADDC, self, c)
 
     def __sub__(self, other):
@@ -176,7 +174,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_SUB, self, <Value>other)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.subtract, self, other)
         # x - c is exactly x + (-c), but for a nan c, which x - c passes on as it is
         return _with_constant(FG_ADDC, self, c if c != c else -c)
 
@@ -185,7 +183,7 @@ cdef class Value:
         if isinstance(other, Value):  # see __radd__
             return _binary(FG_SUB, other, self)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.subtract, other, self)
         return _with_constant(FG_RSUBC, self, c)
 
     def __mul__(self, other):
@@ -193,7 +191,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_MUL, self, <Value>other)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.multiply, self, other)
         return _with_constant(FG_MULC, self, c)
 
     def __rmul__(self, other):
@@ -201,7 +199,7 @@ cdef class Value:
         if isinstance(other, Value):  # see __radd__
             return _binary(FG_MUL, other, self)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.multiply, other, self)
         return _with_constant(FG_MULC, self, c)
 
     def __truediv__(self, other):
@@ -209,7 +207,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_DIV, self, <Value>other)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.true_divide, self, other)
         return _with_constant(FG_DIVC, self, c)
 
     def __rtruediv__(self, other):
@@ -217,7 +215,7 @@ cdef class Value:
         if isinstance(other, Value):  # see __radd__
             return _binary(FG_DIV, other, self)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.true_divide, other, self)
         return _with_constant(FG_RDIVC, self, c)
 
     def __pow__(self, other, mod=None):
@@ -227,15 +225,17 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_POW, self, <Value>other)
         if not _number(other, &c):
-            return NotImplemented
+            return elementwise.with_array(np.power, self, other)
         return _with_constant(FG_POWC, self, c)
 
     def __rpow__(self, other, mod=None):
         cdef double c
         if mod is None and isinstance(other, Value):  # see __radd__
             return _binary(FG_POW, other, self)
-        if mod is not None or not _number(other, &c):
+        if mod is not None:
             return NotImplemented
+        if not _number(other, &c):
+            return elementwise.with_array(np.power, other, self)
         return _with_constant(FG_RPOWC, self, c)
 
     # -- unary operations ------------------------------------------------------------

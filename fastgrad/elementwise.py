@@ -1,9 +1,11 @@
-"""numpy ufuncs with a Value operand, as on micrograd's plain class: numpy runs them over
-object arrays, calling the Values' own operators (and methods: np.exp calls .exp()) per
-element, so an array with a Value gives an object array of Values and a numpy scalar with
-a Value gives a Value.
+"""numpy arrays with a Value, as on micrograd's plain class: an object array of Values.
 
-Both backends' Value.__array_ufunc__ hand their call here.
+Value has no __array_ufunc__ and a higher __array_priority__ than numpy's, so numpy
+scalars and arrays on the left of an operator defer to the Value's reflected operator: a
+numpy scalar is then a constant like any number (no ufunc machinery, which costs 20x the
+operation), and an array reaches with_array, which runs the ufunc over object arrays,
+calling the Values' own operators per element. A ufunc called on a Value (np.exp(v))
+runs numpy's object loop, which calls v.exp(), as on micrograd.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ def _as_objects(x: Any) -> Any:
     return a
 
 
-def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict[str, Any]) -> Any:
-    """ufunc.method over the inputs as object arrays (a 0-d result comes back unwrapped)."""
-    return getattr(ufunc, method)(*[_as_objects(x) for x in inputs], **kwargs)
+def with_array(ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    """ufunc(a, b), a Value's operator with a number it could not take: over object arrays
+    if either is a numpy array (a 0-d result comes back unwrapped), else NotImplemented."""
+    if not (isinstance(a, np.ndarray) or isinstance(b, np.ndarray)):
+        return NotImplemented
+    return ufunc(_as_objects(a), _as_objects(b))

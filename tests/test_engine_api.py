@@ -219,6 +219,25 @@ def test_numpy_scalars_on_the_left_give_a_value(scalar, f) -> None:
     assert v.grad != 0.0
 
 
+def test_numpy_operands_defer_to_the_values_operators(monkeypatch) -> None:
+    """numpy defers to Value's operators (no ufunc call, which costs 20x an operation): a
+    numpy scalar is a constant like a float; an array, even of size 1, is elementwise;
+    np.exp on a Value calls its exp(), as on micrograd's plain class."""
+    from fastgrad import elementwise
+    v = Value(1.5)
+    with monkeypatch.context() as m:
+        m.setattr(elementwise, "with_array", lambda *a: pytest.fail("a scalar went elementwise"))
+        for s in (np.int64(2), np.float64(2.0), np.float32(2.0)):
+            for out in (s * v, s + v, s - v, s / v, s ** v, v * s, v - s):
+                assert type(out) is Value and len(out._prev) == 1
+    for arr in (np.array([2.0]), np.array([[2.0]])):
+        for r in (arr * v, v * arr, arr + v, v - arr, arr ** v, arr / v):
+            assert isinstance(r, np.ndarray) and r.dtype == object and r.shape == arr.shape
+            assert type(r.flat[0]) is Value
+    e = np.exp(v)
+    assert type(e) is Value and e.data == v.exp().data
+
+
 def test_value_pow_value_gradients() -> None:
     a, b = Value(2.0), Value(3.0)
     out = a ** b

@@ -22,7 +22,7 @@ ENGINES = [pure] + ([core] if core is not None else [])
 needs_core = pytest.mark.skipif(core is None, reason="fastgrad._core is not built")
 # what a Value has beside the methods that make nodes (+v is v itself: no node)
 NOT_OPS = {"data", "grad", "label", "backward", "zero_grad", "__pos__", "__float__",
-           "__array_ufunc__", "__del__", "__getattr__"}
+           "__array_priority__", "__del__", "__getattr__"}
 
 
 @needs_core

@@ -24,6 +24,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 from fastgrad import checks, elementwise
 from fastgrad.checks import as_float
 from fastgrad.pure._ieee import fdiv, flog, pow_slope, real_pow, relu, sigmoid
@@ -57,7 +59,10 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def _constant(x: Any) -> float | None:
-    """x as an operation's constant operand; None if it is no number (NotImplemented)."""
+    """x as an operation's constant operand; None if it is no number (NotImplemented, or
+    an array's elementwise result: fastgrad.elementwise), an array of size 1 included."""
+    if isinstance(x, np.ndarray) and x.ndim:
+        return None
     try:
         return as_float(x)
     except TypeError:
@@ -85,9 +90,8 @@ class Value:
 
     __slots__ = ("_data", "_grad", "_local", "_rule", "_children", "_op", "_args",
                  "_label", "_closure", "__weakref__")
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        """numpy arrays and scalars with Values, as on micrograd (fastgrad.elementwise)."""
-        return elementwise.array_ufunc(ufunc, method, inputs, kwargs)
+    __array_priority__ = 1.0  # numpy scalars and arrays defer to us (fastgrad.elementwise)
+
 
     def __init__(self, data: Any, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
                  label: str = "") -> None:
@@ -237,7 +241,7 @@ class Value:
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.add, self, other)
         out = Value._node(self._data + c, (self,), "+", (self, c), operator.add)
 
         def _backward_folded(out: Value) -> None:
@@ -256,7 +260,7 @@ class Value:
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.subtract, self, other)
         # x - c is exactly x + (-c) in IEEE arithmetic, but for a nan c, which x - c
         # passes on as it is (-c would flip its sign)
         return self + (c if c != c else -c)
@@ -264,7 +268,7 @@ class Value:
     def __rsub__(self, other: Any) -> Value:
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.subtract, other, self)
         out = Value._node(c - self._data, (self,), "-", (c, self), operator.sub)
 
         def _backward(out: Value) -> None:
@@ -281,7 +285,7 @@ class Value:
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.multiply, self, other)
         out = Value._node(self._data * c, (self,), "*", (self, c), operator.mul)
 
         def _backward_folded(out: Value) -> None:
@@ -302,7 +306,7 @@ class Value:
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.true_divide, self, other)
         out = Value._node(self._data / c, (self,), "/", (self, c), operator.truediv)
 
         def _backward_folded(out: Value) -> None:
@@ -312,7 +316,7 @@ class Value:
     def __rtruediv__(self, other: Any) -> Value:
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.true_divide, other, self)
         out = Value._node(c / self._data, (self,), "/", (c, self), operator.truediv)
 
         def _backward(out: Value) -> None:
@@ -334,7 +338,7 @@ class Value:
             return out._attach(_backward)
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.power, self, other)
         out = Value._node(real_pow(self._data, c), (self,), checks.pow_label(c), (self, c),
                           real_pow)
 
@@ -346,7 +350,7 @@ class Value:
     def __rpow__(self, other: Any) -> Value:
         c = _constant(other)
         if c is None:
-            return NotImplemented
+            return elementwise.with_array(np.power, other, self)
         out = Value._node(real_pow(c, self._data), (self,), "**", (c, self), real_pow)
 
         def _backward(out: Value) -> None:
