@@ -156,7 +156,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_ADD, self, <Value>other)
         if not _number(other, &c):
-            return elementwise.with_array(np.add, self, other)
+            return _no_number(_U_ADD, self, other)
         return _with_constant(FG_ADDC, self, c)
 
     def __radd__(self, other):
@@ -166,7 +166,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_ADD, other, self)
         if not _number(other, &c):
-            return elementwise.with_array(np.add, other, self)
+            return _no_number(_U_ADD, other, self)
         return _with_constant(FG_ADDC, self, c)
 
     def __sub__(self, other):
@@ -174,7 +174,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_SUB, self, <Value>other)
         if not _number(other, &c):
-            return elementwise.with_array(np.subtract, self, other)
+            return _no_number(_U_SUB, self, other)
         # x - c is exactly x + (-c), but for a nan c, which x - c passes on as it is
         return _with_constant(FG_ADDC, self, c if c != c else -c)
 
@@ -183,7 +183,7 @@ cdef class Value:
         if isinstance(other, Value):  # see __radd__
             return _binary(FG_SUB, other, self)
         if not _number(other, &c):
-            return elementwise.with_array(np.subtract, other, self)
+            return _no_number(_U_SUB, other, self)
         return _with_constant(FG_RSUBC, self, c)
 
     def __mul__(self, other):
@@ -191,7 +191,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_MUL, self, <Value>other)
         if not _number(other, &c):
-            return elementwise.with_array(np.multiply, self, other)
+            return _no_number(_U_MUL, self, other)
         return _with_constant(FG_MULC, self, c)
 
     def __rmul__(self, other):
@@ -199,7 +199,7 @@ cdef class Value:
         if isinstance(other, Value):  # see __radd__
             return _binary(FG_MUL, other, self)
         if not _number(other, &c):
-            return elementwise.with_array(np.multiply, other, self)
+            return _no_number(_U_MUL, other, self)
         return _with_constant(FG_MULC, self, c)
 
     def __truediv__(self, other):
@@ -207,7 +207,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_DIV, self, <Value>other)
         if not _number(other, &c):
-            return elementwise.with_array(np.true_divide, self, other)
+            return _no_number(_U_DIV, self, other)
         return _with_constant(FG_DIVC, self, c)
 
     def __rtruediv__(self, other):
@@ -215,7 +215,7 @@ cdef class Value:
         if isinstance(other, Value):  # see __radd__
             return _binary(FG_DIV, other, self)
         if not _number(other, &c):
-            return elementwise.with_array(np.true_divide, other, self)
+            return _no_number(_U_DIV, other, self)
         return _with_constant(FG_RDIVC, self, c)
 
     def __pow__(self, other, mod=None):
@@ -225,7 +225,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _binary(FG_POW, self, <Value>other)
         if not _number(other, &c):
-            return elementwise.with_array(np.power, self, other)
+            return _no_number(_U_POW, self, other)
         return _with_constant(FG_POWC, self, c)
 
     def __rpow__(self, other, mod=None):
@@ -235,7 +235,7 @@ cdef class Value:
         if mod is not None:
             return NotImplemented
         if not _number(other, &c):
-            return elementwise.with_array(np.power, other, self)
+            return _no_number(_U_POW, other, self)
         return _with_constant(FG_RPOWC, self, c)
 
     # -- unary operations ------------------------------------------------------------
@@ -351,6 +351,19 @@ cdef class Value:
 
 
 # -- making nodes ----------------------------------------------------------------------
+
+# An operator's other operand that is no number: the ufunc it stands for, by code
+cdef enum:
+    _U_ADD, _U_SUB, _U_MUL, _U_DIV, _U_POW
+cdef tuple _UFUNCS = (np.add, np.subtract, np.multiply, np.true_divide, np.power)
+
+
+cdef object _no_number(int ufunc, object a, object b):
+    """What an operator gives for an operand that is no number: an array's elementwise
+    result (fastgrad.elementwise), else NotImplemented. Out of line, with the ufunc by
+    code, so that every operator stays small enough to go in line in its slot."""
+    return elementwise.with_array(_UFUNCS[ufunc], a, b)
+
 
 cdef inline fg_id _node_of(Value v) except FG_NONE:
     """v's node; an error for a Value whose __init__ never ran (Value.__new__, or a
