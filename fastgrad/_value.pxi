@@ -250,11 +250,10 @@ cdef class Value:
     def __abs__(self):
         return _with_constant(FG_ABS, self, 0.0)
 
-    # The methods called once a node (activations, backward) are method descriptors
-    # (binding False), which Python 3.11 calls on its specialised path, where a cyfunction
-    # takes the generic call: ~5% of the instructions of micrograd's README expression
-    # built, backpropagated and dropped. Their signatures come from a clinic-style
-    # docstring (embedsignature), so inspect.signature still reads them.
+    # Methods called once a node are method descriptors (binding False): Python 3.11 calls
+    # them on its specialised path, a cyfunction on the generic one (~5% of the README
+    # expression built, backpropagated and dropped). Their clinic-style docstring
+    # signatures (embedsignature) keep inspect.signature working.
     @cython.binding(False)
     @cython.embedsignature(True)
     @cython.embedsignature.format('clinic')
