@@ -131,8 +131,8 @@ cdef inline bint _number(object x, double *out) except -1:
 
 
 cdef bint _other_number(object x, double *out) except -1:
-    if isinstance(x, np.ndarray) and x.ndim:  # elementwise (fastgrad.elementwise), as on
-        return False                          # micrograd, not converted if of size 1
+    if elementwise.is_array(x):  # elementwise, not converted even if of size 1
+        return False
     try:
         out[0] = _to_double(x)
     except TypeError:

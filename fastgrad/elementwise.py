@@ -24,6 +24,12 @@ def _as_objects(x: Any) -> Any:
     return a
 
 
+def is_array(x: Any) -> bool:
+    """A numpy array of one dimension or more: elementwise with a Value, never a constant
+    (not even of size 1, which float() would convert)."""
+    return isinstance(x, np.ndarray) and x.ndim > 0
+
+
 def with_array(ufunc: np.ufunc, a: Any, b: Any) -> Any:
     """ufunc(a, b), a Value's operator with a number it could not take: over object arrays
     if either is a numpy array (a 0-d result comes back unwrapped), else NotImplemented."""

@@ -61,7 +61,7 @@ ACTIVATIONS: dict[str, Activation] = {
 def _constant(x: Any) -> float | None:
     """x as an operation's constant operand; None if it is no number (NotImplemented, or
     an array's elementwise result: fastgrad.elementwise), an array of size 1 included."""
-    if isinstance(x, np.ndarray) and x.ndim:
+    if elementwise.is_array(x):
         return None
     try:
         return as_float(x)
@@ -91,7 +91,6 @@ class Value:
     __slots__ = ("_data", "_grad", "_local", "_rule", "_children", "_op", "_args",
                  "_label", "_closure", "__weakref__")
     __array_priority__ = 1.0  # numpy scalars and arrays defer to us (fastgrad.elementwise)
-
 
     def __init__(self, data: Any, _children: Iterable[Value] = _NO_CHILDREN, _op: str = "",
                  label: str = "") -> None:
