@@ -155,8 +155,10 @@ def stats() -> dict:
 
 
 include "_value.pxi"
+include "_nodes.pxi"
 include "_custom.pxi"
 include "_spare.pxi"
+include "_slots.pxi"
 include "_fused.pxi"
 include "_kernels.pxi"
 include "_replay.pxi"
