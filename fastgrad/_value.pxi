@@ -151,6 +151,8 @@ cdef class Value:
         return _slots_of(_node_of(self))
 
     # -- binary operations -----------------------------------------------------------
+    # What each operator makes, for every operand; _slots.pxi makes the same for exact
+    # Values, floats and ints without calling these.
     def __add__(self, other):
         cdef double c
         if isinstance(other, Value):
