@@ -8,8 +8,9 @@ the rules of fastgrad/pure, the specification.
 
 This file holds the store handle, the errors and the number conversion, and includes
 one file per concern, each the counterpart of a module of fastgrad/pure:
-_value.pxi (Value, the engine), _custom.pxi (micrograd's custom ops),
-_spare.pxi (spare facades, Value's tp_dealloc), _fused.pxi (sum, dot, Dense, Network),
+_value.pxi (Value, the engine), _nodes.pxi (making nodes), _custom.pxi (micrograd's
+custom ops), _spare.pxi (spare facades, Value's tp_dealloc), _slots.pxi (Value's number
+slots: the common operands in line), _fused.pxi (sum, dot, Dense, Network),
 _kernels.pxi (bulk data access, optimizer steps, predict), _replay.pxi (recorded
 graphs, fastgrad.compile's engine), _floor.pxi (the bench's plain-C moons step).
 
