@@ -28,7 +28,8 @@ OPERATORS = [(operator.add, "__add__", "__radd__"), (operator.sub, "__sub__", "_
              (operator.mul, "__mul__", "__rmul__"), (operator.truediv, "__truediv__",
                                                      "__rtruediv__"),
              (operator.pow, "__pow__", "__rpow__")]
-NUMBERS = [0.0, -0.0, 1.0, -2.5, 3.0, 1e308, 5e-324, math.inf, -math.inf, math.nan,
+# -1 is also what an int's conversion returns on failure
+NUMBERS = [0.0, -0.0, 1.0, -1.0, -2.5, 3.0, 1e308, 5e-324, math.inf, -math.inf, math.nan,
            -math.nan]
 # the other operand of a Value, each a function of a number; ints as ints where exact
 KINDS: dict[str, Callable[[float], Any]] = {
