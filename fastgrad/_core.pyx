@@ -118,15 +118,37 @@ cdef double _to_double(object x) except? -1.0:
     return PyFloat_AsDouble(x)
 
 
+cdef extern from *:
+    PyTypeObject PyFloat_Type
+    PyTypeObject PyLong_Type
+    PyTypeObject *_type_of "Py_TYPE" (PyObject *o)
+    double _float_value "PyFloat_AS_DOUBLE" (PyObject *o)
+    double _long_value "PyLong_AsDouble" (PyObject *o)  # -1.0 and an error if too large
+    void PyErr_Clear()
+
+
+cdef inline bint _exact_number(PyObject *o, double *out) noexcept:
+    """An exact float or int o as a float, as x + 1 converts it; False, and no error
+    set, for any other o and for an int too large for a float (_number raises its
+    OverflowError). Value's number slots call it too (_slots.pxi)."""
+    if _type_of(o) == &PyFloat_Type:
+        out[0] = _float_value(o)
+        return True
+    if _type_of(o) != &PyLong_Type:
+        return False
+    out[0] = _long_value(o)
+    if out[0] == -1.0 and PyErr_Occurred():
+        PyErr_Clear()
+        return False
+    return True
+
+
+
 cdef inline bint _number(object x, double *out) except -1:
     """Store x as a float in out; False if x is no number (the op is NotImplemented).
-    Floats and ints inline, as x + 1 converts them (an int too large raises
-    OverflowError); anything else through its __float__ or __index__."""
-    if type(x) is float:
-        out[0] = PyFloat_AS_DOUBLE(x)
-        return True
-    if type(x) is int:
-        out[0] = PyLong_AsDouble(x)
+    Floats and ints inline (_exact_number); anything else, and an int too large,
+    through its __float__ or __index__ (an int too large raises OverflowError)."""
+    if _exact_number(<PyObject *>x, out):
         return True
     return _other_number(x, out)
 

@@ -25,27 +25,6 @@ cdef extern from *:
         _binop nb_true_divide
         _ternop nb_power
     PyNumberMethods *fg_number_slots(object t)
-    PyTypeObject PyFloat_Type
-    PyTypeObject PyLong_Type
-    PyTypeObject *_type_of "Py_TYPE" (PyObject *o)
-    double _float_value "PyFloat_AS_DOUBLE" (PyObject *o)
-    double _long_value "PyLong_AsDouble" (PyObject *o)  # -1.0 and an error if too large
-    void PyErr_Clear()
-
-
-cdef inline bint _exact_number(PyObject *o, double *out) noexcept:
-    """An exact float or int o as a float, as the methods convert it; False for any
-    other o, and for an int too large for a float (the methods raise its error)."""
-    if _type_of(o) == &PyFloat_Type:
-        out[0] = _float_value(o)
-        return True
-    if _type_of(o) != &PyLong_Type:
-        return False
-    out[0] = _long_value(o)
-    if out[0] == -1.0 and PyErr_Occurred():
-        PyErr_Clear()
-        return False
-    return True
 
 
 cdef inline PyObject *_fast_binary(int op, PyObject *a, PyObject *b) noexcept:
